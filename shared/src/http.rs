@@ -1,0 +1,150 @@
+//! The request recipe every function shares: CORS, method check, token
+//! verification, JSON in and out, and the error envelope.
+
+use crate::auth::{self, Claims};
+use crate::cors;
+use crate::db::Session;
+use crate::error::ApiError;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::{Method, Request, Response};
+
+/// Spin variable holding the database URL.
+pub const DATABASE_URL_VARIABLE: &str = "database_url";
+/// Spin variable holding the project's JWT secret.
+pub const JWT_SECRET_VARIABLE: &str = "jwt_secret";
+
+/// What a function serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// The function's name, for logs.
+    pub name: &'static str,
+    /// The methods it answers (OPTIONS is always answered).
+    pub methods: &'static [Method],
+}
+
+/// One authenticated call.
+pub struct Call {
+    /// The caller's verified claims.
+    pub claims: Claims,
+    body: Vec<u8>,
+    database_url: String,
+    now: i64,
+}
+
+impl Call {
+    /// The body parsed as `T`; a 400 that names the problem otherwise.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest(
+                "request body is empty: send a JSON object".into(),
+            ));
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    }
+
+    /// The signed-in user's id; 401 for callers that are not a user.
+    pub fn user_id(&self) -> Result<&str, ApiError> {
+        self.claims
+            .user_id()
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))
+    }
+
+    /// Starts the request's database transaction under the caller's role.
+    pub fn session(&self) -> Result<Session, ApiError> {
+        Ok(Session::begin(&self.database_url, &self.claims)?)
+    }
+
+    /// Seconds since the epoch when the request arrived.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+}
+
+/// Serves one request: `handler` runs only for an allowed method and a valid token.
+pub fn serve(
+    req: Request,
+    endpoint: &Endpoint,
+    handler: impl FnOnce(&Call) -> Result<serde_json::Value, ApiError>,
+) -> Response {
+    if *req.method() == Method::Options {
+        return with_cors(Response::builder().status(200).body("ok").build());
+    }
+    let result = authorize(&req, endpoint).and_then(|call| handler(&call));
+    match result {
+        Ok(value) => json_response(200, &value),
+        Err(e) => error_response(endpoint, &e),
+    }
+}
+
+fn authorize(req: &Request, endpoint: &Endpoint) -> Result<Call, ApiError> {
+    if !endpoint.methods.contains(req.method()) {
+        return Err(ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allowed: allowed_methods(endpoint),
+        });
+    }
+    let secret = variable(JWT_SECRET_VARIABLE)?;
+    let now = now();
+    let header = req.header("authorization").and_then(|h| h.as_str());
+    let token = auth::bearer(header).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let claims = auth::verify(token, secret.as_bytes(), now)
+        .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    Ok(Call {
+        claims,
+        body: req.body().to_vec(),
+        database_url: variable(DATABASE_URL_VARIABLE)?,
+        now,
+    })
+}
+
+fn variable(name: &str) -> Result<String, ApiError> {
+    spin_sdk::variables::get(name)
+        .map_err(|e| ApiError::Internal(format!("variable `{name}` is not available: {e}")))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn allowed_methods(endpoint: &Endpoint) -> String {
+    let mut methods: Vec<String> = endpoint.methods.iter().map(ToString::to_string).collect();
+    methods.push("OPTIONS".into());
+    methods.join(", ")
+}
+
+fn json_response(status: u16, value: &serde_json::Value) -> Response {
+    with_cors(
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(value.to_string())
+            .build(),
+    )
+}
+
+fn error_response(endpoint: &Endpoint, e: &ApiError) -> Response {
+    if let ApiError::Internal(cause) = e {
+        // Whose fault: ours. The client gets a generic message; the log keeps the cause.
+        eprintln!("{}: internal error: {cause}", endpoint.name);
+    }
+    let mut response = json_response(e.status(), &e.envelope());
+    match e {
+        ApiError::MethodNotAllowed { allowed, .. } => response.set_header("allow", allowed.as_str()),
+        ApiError::RateLimited { retry_after_secs } => {
+            response.set_header("retry-after", retry_after_secs.to_string())
+        }
+        _ => {}
+    }
+    response
+}
+
+fn with_cors(mut response: Response) -> Response {
+    for (name, value) in cors::HEADERS {
+        response.set_header(name, value);
+    }
+    response
+}

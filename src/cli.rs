@@ -1,0 +1,91 @@
+//! The command line: one `Cli`, parsed once and passed down.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// spinbase: Supabase edge functions as Spin components, served by wasmtime against PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "spinbase", version, about)]
+pub struct Cli {
+    /// The Spin manifest.
+    #[arg(long, short = 'f', global = true, env = "SPINBASE_MANIFEST", default_value = "spin.toml")]
+    pub manifest: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every component's build command from spin.toml.
+    Build,
+    /// Build what is stale, prepare and migrate the database, and serve.
+    Up(UpArgs),
+    /// Apply pending migrations.
+    Migrate(DatabaseArgs),
+    /// Print a JWT signed with the configured secret (and register the user locally).
+    Token(TokenArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL; default: the local server at 127.0.0.1:5432 (database `spinbase`),
+    /// else a private cluster when PostgreSQL's binaries are installed.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// `spinbase up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Address to listen on (Supabase's local API port by default).
+    #[arg(long, env = "SPINBASE_LISTEN", default_value = "127.0.0.1:54321")]
+    pub listen: SocketAddr,
+    /// Where the database is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Skip building components (serve the Wasm files as they are).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Deadline for a function's response headers, in milliseconds.
+    #[arg(long, env = "SPINBASE_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SPINBASE_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Linear memory one instance may use, in MiB.
+    #[arg(long, env = "SPINBASE_MAX_MEMORY_MIB", default_value_t = 128)]
+    pub max_memory_mib: usize,
+    /// Requests running at once; more wait for a free instance.
+    #[arg(long, env = "SPINBASE_MAX_INSTANCES", default_value_t = 256)]
+    pub max_instances: u32,
+    /// Database connections per address.
+    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+}
+
+/// `spinbase token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The user id (uuid); required for role authenticated.
+    #[arg(long)]
+    pub sub: Option<String>,
+    /// The role.
+    #[arg(long, default_value = "authenticated", value_parser = ["authenticated", "anon", "service_role"])]
+    pub role: String,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: i64,
+    /// The user's email, stored in auth.users when the user is registered.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Where to register the user (auth.users), so rows referencing it can be written.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Do not touch the database.
+    #[arg(long)]
+    pub no_register: bool,
+}

@@ -1,0 +1,135 @@
+//! Reaching PostgreSQL: the configured server, the local one, or a private
+//! embedded cluster; creating the database; migrating it.
+
+pub mod embedded;
+pub mod migrate;
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::str::FromStr;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// The local server spinbase looks for when no URL is configured.
+pub const LOCAL_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The database spinbase uses on a server when the URL names none.
+pub const DEFAULT_DATABASE: &str = "spinbase";
+
+/// A database that is reachable and exists, and the cluster serving it if spinbase started it.
+pub struct Database {
+    /// The URL guests and the runtime use.
+    pub url: String,
+    /// Kept alive while serving; stops the private cluster when dropped.
+    pub embedded: Option<embedded::EmbeddedCluster>,
+}
+
+/// Finds a server (configured, local, else embedded) and makes sure the database exists.
+pub async fn prepare(configured: Option<&str>, data_dir: &Path) -> Result<Database> {
+    if let Some(url) = configured {
+        ensure_database(url).await?;
+        return Ok(Database {
+            url: url.to_string(),
+            embedded: None,
+        });
+    }
+    let local = format!("{LOCAL_SERVER}/{DEFAULT_DATABASE}");
+    match ensure_database(&local).await {
+        Ok(()) => Ok(Database {
+            url: local,
+            embedded: None,
+        }),
+        Err(local_error) => {
+            let Some(binaries) = embedded::find_binaries() else {
+                bail!(
+                    "no PostgreSQL: none answers at 127.0.0.1:5432 ({local_error:#}) and no server binaries (initdb, pg_ctl) are installed; install PostgreSQL (Debian: apt-get install postgresql) or set DATABASE_URL"
+                );
+            };
+            tracing::info!("no PostgreSQL at 127.0.0.1:5432; starting a private cluster");
+            let cluster = embedded::EmbeddedCluster::start(&binaries, &data_dir.join("postgres"))
+                .await?;
+            let url = format!("{}/{DEFAULT_DATABASE}", cluster.server_url());
+            ensure_database(&url).await?;
+            Ok(Database {
+                url,
+                embedded: Some(cluster),
+            })
+        }
+    }
+}
+
+/// Connects to `url`, spawning the connection task.
+pub async fn connect(url: &str) -> Result<Client> {
+    let config = Config::from_str(url).context("invalid database URL")?;
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact(url)))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Creates the database `url` names when it does not exist yet.
+pub async fn ensure_database(url: &str) -> Result<()> {
+    let config = Config::from_str(url).context("invalid database URL")?;
+    let name = config.get_dbname().unwrap_or(DEFAULT_DATABASE).to_string();
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    admin.connect_timeout(std::time::Duration::from_secs(5));
+    let (client, connection) = admin
+        .connect(NoTls)
+        .await
+        .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+            Ok(()) => tracing::info!("created database {name}"),
+            // Another process created it between our check and now.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create database {name}")),
+        }
+    }
+    Ok(())
+}
+
+/// Applies pending migrations from `dir` to the database at `url`.
+pub async fn migrate(url: &str, dir: &Path) -> Result<Vec<migrate::Migration>> {
+    let mut client = connect(url).await?;
+    migrate::apply(&mut client, dir).await
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,543 @@
+//! `spin:postgres/postgres@4.0.0` on pools of tokio-postgres connections.
+//!
+//! A guest's `connection` resource holds one pooled connection for its whole
+//! life, so a transaction spans several `query`/`execute` calls. When the
+//! resource is dropped (at the latest, with the request's store) the
+//! connection is rolled back and reset before another request may take it.
+
+use super::InstanceState;
+use super::bindings::spin::postgres::postgres::{
+    self as pg, Column, DbDataType, DbValue, Error as PgError, ParameterValue, QueryError, RowSet,
+};
+use bytes::{BufMut, BytesMut};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{NoTls, Statement};
+use wasmtime::component::Resource;
+
+/// What a returned connection runs so the next request inherits nothing:
+/// no open transaction, no role, no settings (claims), no listeners or locks.
+pub const RESET_SQL: &str = "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+
+/// Prepared statements kept per connection; the cache is cleared past this.
+const STATEMENT_CACHE_LIMIT: usize = 512;
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+/// Pools of connections, one per database address, shared by all components.
+pub struct PgPools {
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+    max_size: usize,
+    connect_timeout: Duration,
+}
+
+struct Pool {
+    config: tokio_postgres::Config,
+    idle: Mutex<Vec<PgClient>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A connection and its prepared statements.
+pub struct PgClient {
+    client: tokio_postgres::Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// A connection lent to one guest `connection` resource.
+pub struct PooledClient {
+    client: Option<PgClient>,
+    pool: Arc<Pool>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// The host-side state of a guest's `connection` resource.
+pub struct PgConnection {
+    client: PooledClient,
+}
+
+impl PgPools {
+    /// Pools holding at most `max_size` connections per address.
+    pub fn new(max_size: usize) -> Arc<Self> {
+        Arc::new(Self {
+            pools: Mutex::new(HashMap::new()),
+            max_size: max_size.max(1),
+            connect_timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// Takes an idle connection to `address` or opens one, waiting while the pool is full.
+    pub async fn acquire(&self, address: &str) -> Result<PooledClient, String> {
+        let pool = self.pool(address)?;
+        let permit = tokio::time::timeout(self.connect_timeout, pool.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| "timed out waiting for a free database connection".to_string())?
+            .map_err(|_| "the connection pool is closed".to_string())?;
+        let idle = pool.idle.lock().map_err(|_| "pool lock poisoned".to_string())?.pop();
+        let client = match idle {
+            Some(client) if !client.client.is_closed() => client,
+            _ => {
+                let mut config = pool.config.clone();
+                config.connect_timeout(self.connect_timeout);
+                let (client, connection) = config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|e| format!("cannot connect to the database: {e}"))?;
+                tokio::spawn(async move {
+                    // The connection task ends when the client is dropped or the server goes away.
+                    let _ = connection.await;
+                });
+                PgClient {
+                    client,
+                    statements: HashMap::new(),
+                }
+            }
+        };
+        Ok(PooledClient {
+            client: Some(client),
+            pool,
+            permit: Some(permit),
+        })
+    }
+
+    fn pool(&self, address: &str) -> Result<Arc<Pool>, String> {
+        let mut pools = self.pools.lock().map_err(|_| "pool lock poisoned".to_string())?;
+        if let Some(pool) = pools.get(address) {
+            return Ok(pool.clone());
+        }
+        let config = tokio_postgres::Config::from_str(address)
+            .map_err(|e| format!("invalid database address: {e}"))?;
+        let pool = Arc::new(Pool {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(self.max_size)),
+        });
+        pools.insert(address.to_string(), pool.clone());
+        Ok(pool)
+    }
+}
+
+impl std::ops::Deref for PooledClient {
+    type Target = PgClient;
+    fn deref(&self) -> &PgClient {
+        self.client.as_ref().expect("client is present until drop")
+    }
+}
+
+impl std::ops::DerefMut for PooledClient {
+    fn deref_mut(&mut self) -> &mut PgClient {
+        self.client.as_mut().expect("client is present until drop")
+    }
+}
+
+impl Drop for PooledClient {
+    fn drop(&mut self) {
+        let (Some(client), Some(permit)) = (self.client.take(), self.permit.take()) else {
+            return;
+        };
+        let pool = self.pool.clone();
+        // Reset off the request's path; the permit is held until the connection
+        // is back (or discarded), so a waiting request never sees it dirty.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if client.client.batch_execute(RESET_SQL).await.is_ok()
+                    && let Ok(mut idle) = pool.idle.lock()
+                {
+                    idle.push(client);
+                }
+                drop(permit);
+            });
+        }
+    }
+}
+
+impl PgClient {
+    /// The underlying client, for host-side queries.
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.client
+    }
+
+    async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await?;
+        if self.statements.len() >= STATEMENT_CACHE_LIMIT {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), statement.clone());
+        Ok(statement)
+    }
+
+    async fn run(
+        &mut self,
+        sql: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<(Statement, Vec<SqlParam>), PgError> {
+        let statement = self.prepare(sql).await.map_err(query_error)?;
+        if statement.params().len() != params.len() {
+            return Err(PgError::BadParameter(format!(
+                "the statement has {} parameter(s) but {} value(s) were given",
+                statement.params().len(),
+                params.len()
+            )));
+        }
+        Ok((statement, params.into_iter().map(SqlParam).collect()))
+    }
+
+    /// Runs a query and converts every row to Spin's value types.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<RowSet, PgError> {
+        let (statement, params) = self.run(sql, params).await?;
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let rows = self
+            .client
+            .query(&statement, &refs)
+            .await
+            .map_err(query_error)?;
+        let columns: Vec<Column> = statement
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name().to_string(),
+                data_type: data_type(c.type_()),
+            })
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, column) in statement.columns().iter().enumerate() {
+                values.push(db_value(row, i, column.type_())?);
+            }
+            out.push(values);
+        }
+        Ok(RowSet { columns, rows: out })
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    pub async fn execute(
+        &mut self,
+        sql: &str,
+        params: Vec<ParameterValue>,
+    ) -> Result<u64, PgError> {
+        let (statement, params) = self.run(sql, params).await?;
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        self.client
+            .execute(&statement, &refs)
+            .await
+            .map_err(query_error)
+    }
+}
+
+fn query_error(e: tokio_postgres::Error) -> PgError {
+    if let Some(db) = e.as_db_error() {
+        let mut extras = Vec::new();
+        if let Some(hint) = db.hint() {
+            extras.push(("hint".to_string(), hint.to_string()));
+        }
+        if let Some(constraint) = db.constraint() {
+            extras.push(("constraint".to_string(), constraint.to_string()));
+        }
+        if let Some(table) = db.table() {
+            extras.push(("table".to_string(), table.to_string()));
+        }
+        if let Some(column) = db.column() {
+            extras.push(("column".to_string(), column.to_string()));
+        }
+        return PgError::QueryFailed(QueryError::DbError(pg::DbError {
+            as_text: e.to_string(),
+            severity: db.severity().to_string(),
+            code: db.code().code().to_string(),
+            message: db.message().to_string(),
+            detail: db.detail().map(str::to_string),
+            extras,
+        }));
+    }
+    if e.is_closed() {
+        return PgError::ConnectionFailed(e.to_string());
+    }
+    // A conversion failure of a parameter is the guest's fault.
+    let text = match std::error::Error::source(&e) {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    };
+    PgError::QueryFailed(QueryError::Text(text))
+}
+
+/// A guest value bound to a statement parameter. Conversions follow the
+/// parameter's type as PostgreSQL inferred it, so a guest may pass a string
+/// for a uuid or jsonb parameter, or an i32 for a bigint.
+#[derive(Debug)]
+struct SqlParam(ParameterValue);
+
+impl ToSql for SqlParam {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        use ParameterValue as P;
+        match &self.0 {
+            P::DbNull => Ok(IsNull::Yes),
+            P::Boolean(v) => v.to_sql_checked(ty, out),
+            P::Int8(v) => integer(i64::from(*v), ty, out),
+            P::Int16(v) => integer(i64::from(*v), ty, out),
+            P::Int32(v) => integer(i64::from(*v), ty, out),
+            P::Int64(v) => integer(*v, ty, out),
+            P::Floating32(v) => float(f64::from(*v), ty, out),
+            P::Floating64(v) => float(*v, ty, out),
+            P::Str(s) | P::Uuid(s) | P::Decimal(s) => text(s, ty, out),
+            P::Binary(b) => b.as_slice().to_sql_checked(ty, out),
+            P::Date((y, m, d)) => date(*y, *m, *d)?.to_sql_checked(ty, out),
+            P::Time((h, m, s, ns)) => time(*h, *m, *s, *ns)?.to_sql_checked(ty, out),
+            P::Datetime((y, mo, d, h, mi, s, ns)) => {
+                let at = NaiveDateTime::new(date(*y, *mo, *d)?, time(*h, *mi, *s, *ns)?);
+                datetime(at, ty, out)
+            }
+            P::Timestamp(secs) => {
+                let at = DateTime::from_timestamp(*secs, 0)
+                    .ok_or_else(|| format!("timestamp {secs} is out of range"))?;
+                datetime(at.naive_utc(), ty, out)
+            }
+            P::Jsonb(bytes) => {
+                let value: serde_json::Value = serde_json::from_slice(bytes)?;
+                value.to_sql_checked(ty, out)
+            }
+            P::ArrayInt32(v) => v.to_sql_checked(ty, out),
+            P::ArrayInt64(v) => v.to_sql_checked(ty, out),
+            P::ArrayStr(v) => v.to_sql_checked(ty, out),
+            P::ArrayDecimal(v) => {
+                let parsed = v
+                    .iter()
+                    .map(|d| d.as_deref().map(Decimal::from_str).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                parsed.to_sql_checked(ty, out)
+            }
+            P::Interval(i) => {
+                if *ty != Type::INTERVAL {
+                    return Err(format!("cannot send an interval as {ty}").into());
+                }
+                out.put_i64(i.micros);
+                out.put_i32(i.days);
+                out.put_i32(i.months);
+                Ok(IsNull::No)
+            }
+            P::RangeInt32(_) | P::RangeInt64(_) | P::RangeDecimal(_) => {
+                Err("range parameters are not supported by this host".into())
+            }
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn integer(v: i64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    match *ty {
+        Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+        Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+        Type::INT8 => v.to_sql(ty, out),
+        Type::CHAR => i8::try_from(v)?.to_sql(ty, out),
+        Type::OID => u32::try_from(v)?.to_sql(ty, out),
+        Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => float(v as f64, ty, out),
+        Type::TEXT | Type::VARCHAR => v.to_string().to_sql(ty, out),
+        _ => Err(format!("cannot send an integer as {ty}").into()),
+    }
+}
+
+fn float(v: f64, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    match *ty {
+        Type::FLOAT4 => (v as f32).to_sql(ty, out),
+        Type::FLOAT8 => v.to_sql(ty, out),
+        Type::NUMERIC => Decimal::try_from(v)?.to_sql(ty, out),
+        _ => Err(format!("cannot send a float as {ty}").into()),
+    }
+}
+
+fn text(s: &str, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    match *ty {
+        Type::UUID => uuid::Uuid::parse_str(s)?.to_sql(ty, out),
+        Type::JSON | Type::JSONB => serde_json::from_str::<serde_json::Value>(s)?.to_sql(ty, out),
+        Type::NUMERIC => Decimal::from_str(s)?.to_sql(ty, out),
+        _ => s.to_sql_checked(ty, out),
+    }
+}
+
+fn datetime(at: NaiveDateTime, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    if *ty == Type::TIMESTAMPTZ {
+        at.and_utc().to_sql(ty, out)
+    } else {
+        at.to_sql_checked(ty, out)
+    }
+}
+
+fn date(y: i32, m: u8, d: u8) -> Result<NaiveDate, BoxError> {
+    NaiveDate::from_ymd_opt(y, m.into(), d.into())
+        .ok_or_else(|| format!("{y}-{m}-{d} is not a valid date").into())
+}
+
+fn time(h: u8, m: u8, s: u8, ns: u32) -> Result<NaiveTime, BoxError> {
+    NaiveTime::from_hms_nano_opt(h.into(), m.into(), s.into(), ns)
+        .ok_or_else(|| format!("{h}:{m}:{s}.{ns} is not a valid time").into())
+}
+
+/// The raw bytes of a value of a type this host does not convert.
+struct Raw(Vec<u8>);
+
+impl<'a> FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn data_type(ty: &Type) -> DbDataType {
+    match *ty {
+        Type::BOOL => DbDataType::Boolean,
+        Type::CHAR => DbDataType::Int8,
+        Type::INT2 => DbDataType::Int16,
+        Type::INT4 => DbDataType::Int32,
+        Type::INT8 | Type::OID => DbDataType::Int64,
+        Type::FLOAT4 => DbDataType::Floating32,
+        Type::FLOAT8 => DbDataType::Floating64,
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DbDataType::Str,
+        Type::BYTEA => DbDataType::Binary,
+        Type::DATE => DbDataType::Date,
+        Type::TIME => DbDataType::Time,
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => DbDataType::Datetime,
+        Type::UUID => DbDataType::Uuid,
+        Type::JSON | Type::JSONB => DbDataType::Jsonb,
+        Type::NUMERIC => DbDataType::Decimal,
+        Type::INT4_ARRAY => DbDataType::ArrayInt32,
+        Type::INT8_ARRAY => DbDataType::ArrayInt64,
+        Type::NUMERIC_ARRAY => DbDataType::ArrayDecimal,
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => DbDataType::ArrayStr,
+        Type::INTERVAL => DbDataType::Interval,
+        _ => DbDataType::Other(ty.name().to_string()),
+    }
+}
+
+fn db_value(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<DbValue, PgError> {
+    fn get<'a, T: FromSql<'a>>(
+        row: &'a tokio_postgres::Row,
+        i: usize,
+        f: impl FnOnce(T) -> DbValue,
+    ) -> Result<DbValue, PgError> {
+        row.try_get::<_, Option<T>>(i)
+            .map(|v| v.map_or(DbValue::DbNull, f))
+            .map_err(|e| PgError::ValueConversionFailed(format!("column {i}: {e}")))
+    }
+    match *ty {
+        Type::BOOL => get(row, i, DbValue::Boolean),
+        Type::CHAR => get(row, i, DbValue::Int8),
+        Type::INT2 => get(row, i, DbValue::Int16),
+        Type::INT4 => get(row, i, DbValue::Int32),
+        Type::INT8 => get(row, i, DbValue::Int64),
+        Type::OID => get(row, i, |v: u32| DbValue::Int64(v.into())),
+        Type::FLOAT4 => get(row, i, DbValue::Floating32),
+        Type::FLOAT8 => get(row, i, DbValue::Floating64),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => get(row, i, DbValue::Str),
+        Type::BYTEA => get(row, i, DbValue::Binary),
+        Type::DATE => get(row, i, |d: NaiveDate| {
+            DbValue::Date((d.year(), d.month() as u8, d.day() as u8))
+        }),
+        Type::TIME => get(row, i, |t: NaiveTime| {
+            DbValue::Time((
+                t.hour() as u8,
+                t.minute() as u8,
+                t.second() as u8,
+                t.nanosecond(),
+            ))
+        }),
+        Type::TIMESTAMP => get(row, i, datetime_value),
+        Type::TIMESTAMPTZ => get(row, i, |t: DateTime<Utc>| datetime_value(t.naive_utc())),
+        Type::UUID => get(row, i, |u: uuid::Uuid| DbValue::Uuid(u.to_string())),
+        // jsonb's binary form is a version byte and the JSON text: pass the
+        // text through instead of parsing and re-serialising it.
+        Type::JSONB => get(row, i, |raw: Raw| {
+            DbValue::Jsonb(raw.0.get(1..).map(<[u8]>::to_vec).unwrap_or_default())
+        }),
+        Type::JSON => get(row, i, |raw: Raw| DbValue::Jsonb(raw.0)),
+        Type::NUMERIC => get(row, i, |d: Decimal| DbValue::Decimal(d.to_string())),
+        Type::INT4_ARRAY => get(row, i, DbValue::ArrayInt32),
+        Type::INT8_ARRAY => get(row, i, DbValue::ArrayInt64),
+        Type::TEXT_ARRAY | Type::VARCHAR_ARRAY => get(row, i, DbValue::ArrayStr),
+        Type::NUMERIC_ARRAY => get(row, i, |v: Vec<Option<Decimal>>| {
+            DbValue::ArrayDecimal(v.into_iter().map(|d| d.map(|d| d.to_string())).collect())
+        }),
+        Type::INTERVAL => get(row, i, |raw: Raw| match <[u8; 16]>::try_from(raw.0.as_slice()) {
+            Ok(b) => DbValue::Interval(pg::Interval {
+                micros: i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                days: i32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+                months: i32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+            }),
+            Err(_) => DbValue::Unsupported(raw.0),
+        }),
+        _ => get(row, i, |raw: Raw| DbValue::Unsupported(raw.0)),
+    }
+}
+
+fn datetime_value(t: NaiveDateTime) -> DbValue {
+    DbValue::Datetime((
+        t.year(),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+        t.nanosecond(),
+    ))
+}
+
+impl pg::Host for InstanceState {}
+
+impl pg::HostConnection for InstanceState {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<PgConnection>, PgError>> {
+        if let Err(e) = self.component.check_postgres_address(&address) {
+            return Ok(Err(PgError::ConnectionFailed(e)));
+        }
+        let client = match self.pg.acquire(&address).await {
+            Ok(client) => client,
+            Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
+        };
+        Ok(Ok(self.table.push(PgConnection { client })?))
+    }
+
+    async fn query(
+        &mut self,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<RowSet, PgError>> {
+        let connection = self.table.get_mut(&connection)?;
+        Ok(connection.client.query(&statement, params).await)
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<PgConnection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, PgError>> {
+        let connection = self.table.get_mut(&connection)?;
+        Ok(connection.client.execute(&statement, params).await)
+    }
+
+    async fn drop(&mut self, connection: Resource<PgConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! spinbase: a wasmtime host that serves Spin components as Supabase-style
+//! edge functions (`/functions/v1/<name>`) against PostgreSQL.
+
+pub mod cli;
+pub mod component_build;
+pub mod database;
+pub mod engine;
+pub mod host;
+pub mod manifest;
+pub mod server;
+pub mod token;
+pub mod up;

@@ -1,0 +1,50 @@
+use clap::Parser;
+use spinbase::cli::{Cli, Command};
+use spinbase::component_build::{self, BuildMode};
+use spinbase::manifest::Manifest;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPINBASE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line naming the cause, then its chain.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let manifest = Manifest::load(&cli.manifest)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Build => component_build::build(&manifest, BuildMode::All),
+        Command::Up(args) => runtime.block_on(spinbase::up::run(manifest, args)),
+        Command::Migrate(args) => runtime.block_on(async {
+            let data_dir = spinbase::up::data_dir(&manifest);
+            let db = spinbase::database::prepare(args.database_url.as_deref(), &data_dir).await?;
+            let applied = spinbase::database::migrate(&db.url, &spinbase::up::migrations_dir(&manifest)).await?;
+            eprintln!("{} migration(s) applied to {}", applied.len(), spinbase::database::redact(&db.url));
+            for m in applied {
+                eprintln!("  {}_{}", m.version, m.name);
+            }
+            Ok(())
+        }),
+        Command::Token(args) => runtime.block_on(async {
+            let token = spinbase::token::run(&manifest, &args).await?;
+            println!("{token}");
+            Ok(())
+        }),
+    }
+}

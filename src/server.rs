@@ -1,0 +1,345 @@
+//! The HTTP trigger: routes requests to components by spin.toml's routes and
+//! runs each request in a fresh instance, within the runtime's limits.
+
+use crate::host::postgres::PgPools;
+use crate::host::{ComponentEnv, InstanceLimits, InstanceState};
+use crate::manifest::HttpRoute;
+use anyhow::{Result, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use wasmtime::Store;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// The path of the runtime's own health check.
+pub const HEALTH_PATH: &str = "/_spinbase/health";
+
+/// A component compiled and pre-linked, ready to instantiate per request.
+pub struct LoadedComponent {
+    /// What the component may do.
+    pub env: Arc<ComponentEnv>,
+    /// The pre-instantiated component.
+    pub pre: ProxyPre<InstanceState>,
+}
+
+/// Limits applied to every request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// Time until the response headers must arrive (504 after).
+    pub timeout: Duration,
+    /// Largest accepted request body (413 above).
+    pub max_body_bytes: usize,
+    /// Per-instance limits.
+    pub instance: InstanceLimits,
+}
+
+/// Everything needed to serve requests.
+pub struct App {
+    routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
+    limits: RequestLimits,
+    pg: Arc<PgPools>,
+    database_url: String,
+    instances: Arc<Semaphore>,
+}
+
+impl App {
+    /// An app serving `routes`; at most `max_instances` requests run at once, the rest queue.
+    pub fn new(
+        routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
+        limits: RequestLimits,
+        pg: Arc<PgPools>,
+        database_url: String,
+        max_instances: usize,
+    ) -> Self {
+        Self {
+            routes,
+            limits,
+            pg,
+            database_url,
+            instances: Arc::new(Semaphore::new(max_instances)),
+        }
+    }
+
+    /// Serves `listener` until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let app = self.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(app.handle(req).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection ended: {e}");
+                }
+            });
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(self.limits.timeout) => {
+                tracing::warn!("in-flight requests did not finish in time; stopping anyway");
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let (function, mut response) = self.dispatch(req).await;
+        if let Ok(value) = request_id.parse() {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        tracing::info!(
+            target: "spinbase::request",
+            request_id = %request_id,
+            function = %function,
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        );
+        response
+    }
+
+    async fn dispatch(&self, req: Request<Incoming>) -> (String, Response<HyperOutgoingBody>) {
+        let path = req.uri().path();
+        if path == HEALTH_PATH {
+            return ("-".into(), self.health().await);
+        }
+        let Some((route, component)) = self.routes.iter().find(|(r, _)| r.matches(path)) else {
+            let message = format!("no function is served at {path}");
+            return ("-".into(), error(StatusCode::NOT_FOUND, "not_found", &message));
+        };
+        let function = route.component.clone();
+        let response = match self.run(component.clone(), req).await {
+            Ok(response) => response,
+            Err(response) => response,
+        };
+        (function, response)
+    }
+
+    async fn run(
+        &self,
+        component: Arc<LoadedComponent>,
+        req: Request<Incoming>,
+    ) -> Result<Response<HyperOutgoingBody>, Response<HyperOutgoingBody>> {
+        let max = self.limits.max_body_bytes;
+        let too_large = || {
+            let message = format!("request body exceeds the limit of {max} bytes");
+            error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", &message)
+        };
+        let declared = req
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max as u64) {
+            return Err(too_large());
+        }
+        let (parts, body) = req.into_parts();
+        // Read the body before taking an instance, so slow clients hold no instance.
+        let body = match Limited::new(body, max).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+            Err(e) => {
+                let message = format!("cannot read the request body: {e}");
+                return Err(error(StatusCode::BAD_REQUEST, "bad_request", &message));
+            }
+        };
+        let req = Request::from_parts(parts, Full::new(body));
+        let id = component.env.id.clone();
+        let instance = self.instances.clone().acquire_owned().await.map_err(|_| {
+            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down")
+        })?;
+        match tokio::time::timeout(self.limits.timeout, self.call(component, req, instance)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => {
+                tracing::error!(component = %id, "function failed: {e:?}");
+                Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the function failed; the error has been logged",
+                ))
+            }
+            Err(_) => {
+                let message = format!(
+                    "the function did not answer within {} ms",
+                    self.limits.timeout.as_millis()
+                );
+                Err(error(StatusCode::GATEWAY_TIMEOUT, "timeout", &message))
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        component: Arc<LoadedComponent>,
+        req: Request<Full<Bytes>>,
+        instance: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Response<HyperOutgoingBody>> {
+        let state = InstanceState::new(component.env.clone(), self.pg.clone(), self.limits.instance);
+        let mut store = Store::new(component.pre.engine(), state);
+        store.limiter(|state| state.limiter());
+        // Yield to the scheduler every epoch tick: a busy guest cannot starve
+        // other requests, and the request timeout can fire.
+        store.epoch_deadline_async_yield_and_update(1);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let out = store.data_mut().http().new_response_outparam(sender)?;
+        let pre = component.pre.clone();
+        let task = tokio::spawn(async move {
+            // The permit lives as long as the instance, body streaming included.
+            let _instance = instance;
+            let proxy = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| e.context("cannot instantiate the component"))?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+                .map_err(|e| e.context("the handler failed"))
+        });
+        let task = AbortOnDrop(Some(task));
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // Headers are out; the task may still stream the body.
+                task.detach();
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(anyhow!("the function answered with error {code:?}")),
+            Err(_) => match task.join().await {
+                Ok(Ok(())) => Err(anyhow!("the function returned without setting a response")),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("the function trapped")),
+                Err(e) => Err(anyhow!("the function's task failed: {e}")),
+            },
+        }
+    }
+
+    async fn health(&self) -> Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let check = async {
+            let client = self.pg.acquire(&self.database_url).await?;
+            // The simple protocol runs the check as one statement, so outside a
+            // transaction block its transaction starts with it (now() equals
+            // statement_timestamp()); a leftover open transaction would not.
+            let messages = client
+                .client()
+                .simple_query(
+                    "SELECT (current_user = session_user AND coalesce(current_setting('request.jwt.claims', true), '') = '' AND now() = statement_timestamp())::text",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let clean = messages.iter().any(|m| {
+                matches!(m, tokio_postgres::SimpleQueryMessage::Row(row) if row.get(0) == Some("true"))
+            });
+            Ok::<_, String>(clean)
+        };
+        let latency_ms = |started: Instant| started.elapsed().as_secs_f64() * 1000.0;
+        let (status, body) = match check.await {
+            Ok(clean) => (
+                if clean { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE },
+                serde_json::json!({
+                    "status": if clean { "ok" } else { "degraded" },
+                    "database": {
+                        "reachable": true,
+                        "connectionClean": clean,
+                        "latencyMs": latency_ms(started),
+                    }
+                }),
+            ),
+            Err(e) => {
+                tracing::warn!("health check failed: {e}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    serde_json::json!({
+                        "status": "unavailable",
+                        "database": { "reachable": false, "latencyMs": latency_ms(started) }
+                    }),
+                )
+            }
+        };
+        json(status, &body)
+    }
+}
+
+/// Aborts the request's task if the response is abandoned (timeout) before its headers.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<wasmtime::Result<()>>>);
+
+impl AbortOnDrop {
+    fn detach(mut self) {
+        self.0 = None;
+    }
+
+    async fn join(mut self) -> Result<wasmtime::Result<()>, tokio::task::JoinError> {
+        match self.0.take() {
+            Some(task) => task.await,
+            None => Ok(Ok(())),
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
+}
+
+fn json(status: StatusCode, body: &serde_json::Value) -> Response<HyperOutgoingBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(body.to_string()))
+            .map_err(|never: Infallible| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in shared::cors::HEADERS {
+        headers.insert(name, hyper::header::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The runtime's own errors use the functions' envelope and CORS headers.
+fn error(status: StatusCode, code: &str, message: &str) -> Response<HyperOutgoingBody> {
+    json(status, &shared::error::envelope(code, message))
+}
