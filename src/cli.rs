@@ -9,7 +9,13 @@ use std::path::PathBuf;
 #[command(name = "spinbase", version, about)]
 pub struct Cli {
     /// The Spin manifest.
-    #[arg(long, short = 'f', global = true, env = "SPINBASE_MANIFEST", default_value = "spin.toml")]
+    #[arg(
+        long,
+        short = 'f',
+        global = true,
+        env = "SPINBASE_MANIFEST",
+        default_value = "spin.toml"
+    )]
     pub manifest: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -19,8 +25,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every component's build command from spin.toml.
-    Build,
+    /// Run every component's build command from spin.toml and precompile the results.
+    Build(EngineArgs),
     /// Build what is stale, prepare and migrate the database, and serve.
     Up(UpArgs),
     /// Apply pending migrations.
@@ -56,15 +62,33 @@ pub struct UpArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SPINBASE_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Instance pool sizing.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Database connections per address.
+    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+}
+
+/// Sizing of the instance pool (part of the compiled code's identity).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct EngineArgs {
     /// Linear memory one instance may use, in MiB.
     #[arg(long, env = "SPINBASE_MAX_MEMORY_MIB", default_value_t = 128)]
     pub max_memory_mib: usize,
     /// Requests running at once; more wait for a free instance.
     #[arg(long, env = "SPINBASE_MAX_INSTANCES", default_value_t = 256)]
     pub max_instances: u32,
-    /// Database connections per address.
-    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = 16)]
-    pub db_pool_size: usize,
+}
+
+impl EngineArgs {
+    /// The engine limits these flags ask for.
+    pub fn limits(&self) -> crate::engine::EngineLimits {
+        crate::engine::EngineLimits {
+            max_instances: self.max_instances,
+            max_memory_bytes: self.max_memory_mib << 20,
+        }
+    }
 }
 
 /// `spinbase token`.

@@ -38,9 +38,7 @@ pub fn build(manifest: &Manifest, mode: BuildMode) -> Result<()> {
             .status()
             .with_context(|| format!("cannot run the build command of `{id}`"))?;
         if !status.success() {
-            bail!(
-                "building component `{id}` failed ({status}); the compiler's output is above"
-            );
+            bail!("building component `{id}` failed ({status}); the compiler's output is above");
         }
         let source = manifest.source_path(component);
         if !source.exists() {
@@ -86,7 +84,10 @@ fn newest_match(base: &Path, globs: &[String]) -> Result<Option<SystemTime>> {
             let name = name.to_string_lossy();
             let file_type = entry.file_type()?;
             if file_type.is_dir() {
-                if !matches!(name.as_ref(), "target" | ".git" | ".spinbase" | "node_modules") {
+                if !matches!(
+                    name.as_ref(),
+                    "target" | ".git" | ".spinbase" | "node_modules"
+                ) {
                     stack.push(path);
                 }
                 continue;
@@ -117,7 +118,9 @@ fn glob_match(pattern: &[&str], path: &[&str]) -> bool {
         (Some(&"**"), _) => {
             glob_match(&pattern[1..], path) || (!path.is_empty() && glob_match(pattern, &path[1..]))
         }
-        (Some(p), Some(s)) => segment_match(p.as_bytes(), s.as_bytes()) && glob_match(&pattern[1..], &path[1..]),
+        (Some(p), Some(s)) => {
+            segment_match(p.as_bytes(), s.as_bytes()) && glob_match(&pattern[1..], &path[1..])
+        }
         _ => false,
     }
 }
@@ -125,7 +128,9 @@ fn glob_match(pattern: &[&str], path: &[&str]) -> bool {
 fn segment_match(p: &[u8], s: &[u8]) -> bool {
     match (p.first(), s.first()) {
         (None, None) => true,
-        (Some(b'*'), _) => segment_match(&p[1..], s) || (!s.is_empty() && segment_match(p, &s[1..])),
+        (Some(b'*'), _) => {
+            segment_match(&p[1..], s) || (!s.is_empty() && segment_match(p, &s[1..]))
+        }
         (Some(b'?'), Some(_)) => segment_match(&p[1..], &s[1..]),
         (Some(a), Some(b)) if a == b => segment_match(&p[1..], &s[1..]),
         _ => false,

@@ -79,7 +79,10 @@ pub fn load_component(
     if artifact.exists() {
         match deserialize(engine, &artifact) {
             Ok(component) => return Ok((component, CacheOutcome::Hit)),
-            Err(e) => tracing::warn!("ignoring unusable compile cache {}: {e}", artifact.display()),
+            Err(e) => tracing::warn!(
+                "ignoring unusable compile cache {}: {e}",
+                artifact.display()
+            ),
         }
     }
     let component = Component::new(engine, &bytes)

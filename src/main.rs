@@ -29,13 +29,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Build => component_build::build(&manifest, BuildMode::All),
+        Command::Build(engine) => {
+            component_build::build(&manifest, BuildMode::All)?;
+            spinbase::up::precompile(&manifest, engine.limits())
+        }
         Command::Up(args) => runtime.block_on(spinbase::up::run(manifest, args)),
         Command::Migrate(args) => runtime.block_on(async {
             let data_dir = spinbase::up::data_dir(&manifest);
             let db = spinbase::database::prepare(args.database_url.as_deref(), &data_dir).await?;
-            let applied = spinbase::database::migrate(&db.url, &spinbase::up::migrations_dir(&manifest)).await?;
-            eprintln!("{} migration(s) applied to {}", applied.len(), spinbase::database::redact(&db.url));
+            let applied =
+                spinbase::database::migrate(&db.url, &spinbase::up::migrations_dir(&manifest))
+                    .await?;
+            eprintln!(
+                "{} migration(s) applied to {}",
+                applied.len(),
+                spinbase::database::redact(&db.url)
+            );
             for m in applied {
                 eprintln!("  {}_{}", m.version, m.name);
             }

@@ -125,9 +125,11 @@ impl Manifest {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read manifest {}", path.display()))?;
+        // Absolute, so build commands and sources resolve wherever we run from.
         let root = path
-            .parent()
-            .map(Path::to_path_buf)
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| PathBuf::from("."));
         Self::parse(&text, root).with_context(|| format!("invalid manifest {}", path.display()))
     }
@@ -162,7 +164,10 @@ impl Manifest {
             if !trigger.route.starts_with('/') {
                 bail!("route `{}` must start with `/`", trigger.route);
             }
-            if http_routes.iter().any(|r: &HttpRoute| r.route == trigger.route) {
+            if http_routes
+                .iter()
+                .any(|r: &HttpRoute| r.route == trigger.route)
+            {
                 bail!("route `{}` is declared twice", trigger.route);
             }
             http_routes.push(HttpRoute {
@@ -247,7 +252,10 @@ watch = ["src/**/*.rs"]
 
     #[test]
     fn route_to_unknown_component_is_rejected() {
-        let text = SAMPLE.replace("component = \"a\"\n[[trigger", "component = \"b\"\n[[trigger");
+        let text = SAMPLE.replace(
+            "component = \"a\"\n[[trigger",
+            "component = \"b\"\n[[trigger",
+        );
         let err = Manifest::parse(&text, PathBuf::from("/")).expect_err("unknown component");
         assert!(err.to_string().contains("component `b`"), "{err}");
     }

@@ -142,7 +142,10 @@ impl App {
         }
         let Some((route, component)) = self.routes.iter().find(|(r, _)| r.matches(path)) else {
             let message = format!("no function is served at {path}");
-            return ("-".into(), error(StatusCode::NOT_FOUND, "not_found", &message));
+            return (
+                "-".into(),
+                error(StatusCode::NOT_FOUND, "not_found", &message),
+            );
         };
         let function = route.component.clone();
         let response = match self.run(component.clone(), req).await {
@@ -183,7 +186,11 @@ impl App {
         let req = Request::from_parts(parts, Full::new(body));
         let id = component.env.id.clone();
         let instance = self.instances.clone().acquire_owned().await.map_err(|_| {
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the server is shutting down")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server is shutting down",
+            )
         })?;
         match tokio::time::timeout(self.limits.timeout, self.call(component, req, instance)).await {
             Ok(Ok(response)) => Ok(response),
@@ -211,14 +218,18 @@ impl App {
         req: Request<Full<Bytes>>,
         instance: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Response<HyperOutgoingBody>> {
-        let state = InstanceState::new(component.env.clone(), self.pg.clone(), self.limits.instance);
+        let state =
+            InstanceState::new(component.env.clone(), self.pg.clone(), self.limits.instance);
         let mut store = Store::new(component.pre.engine(), state);
         store.limiter(|state| state.limiter());
         // Yield to the scheduler every epoch tick: a busy guest cannot starve
         // other requests, and the request timeout can fire.
         store.epoch_deadline_async_yield_and_update(1);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
         let task = tokio::spawn(async move {
@@ -272,7 +283,11 @@ impl App {
         let latency_ms = |started: Instant| started.elapsed().as_secs_f64() * 1000.0;
         let (status, body) = match check.await {
             Ok(clean) => (
-                if clean { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE },
+                if clean {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                },
                 serde_json::json!({
                     "status": if clean { "ok" } else { "degraded" },
                     "database": {

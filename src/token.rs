@@ -17,7 +17,9 @@ pub async fn run(manifest: &Manifest, args: &TokenArgs) -> Result<String> {
     let role = Role::parse(&args.role).context("unknown role")?;
     let sub = args.sub.clone().unwrap_or_default();
     if role == Role::Authenticated && !auth::is_uuid(&sub) {
-        bail!("--sub must be the user's uuid for role authenticated (e.g. --sub $(cat /proc/sys/kernel/random/uuid))");
+        bail!(
+            "--sub must be the user's uuid for role authenticated (e.g. --sub $(cat /proc/sys/kernel/random/uuid))"
+        );
     }
     if args.ttl <= 0 {
         bail!("--ttl must be positive");
@@ -29,17 +31,27 @@ pub async fn run(manifest: &Manifest, args: &TokenArgs) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    let token = auth::sign(&auth::user_claims(&sub, role, now, args.ttl), secret.as_bytes());
+    let token = auth::sign(
+        &auth::user_claims(&sub, role, now, args.ttl),
+        secret.as_bytes(),
+    );
     if !sub.is_empty() && !args.no_register {
-        let url = args
-            .database
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("{}/{}", database::LOCAL_SERVER, database::DEFAULT_DATABASE));
-        match tokio::time::timeout(Duration::from_secs(5), register(&url, &sub, args.email.as_deref())).await {
+        let url = args.database.database_url.clone().unwrap_or_else(|| {
+            format!("{}/{}", database::LOCAL_SERVER, database::DEFAULT_DATABASE)
+        });
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            register(&url, &sub, args.email.as_deref()),
+        )
+        .await
+        {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("note: user not registered in auth.users ({e:#}); run `spinbase migrate` first"),
-            Err(_) => eprintln!("note: user not registered in auth.users: the database did not answer"),
+            Ok(Err(e)) => eprintln!(
+                "note: user not registered in auth.users ({e:#}); run `spinbase migrate` first"
+            ),
+            Err(_) => {
+                eprintln!("note: user not registered in auth.users: the database did not answer")
+            }
         }
     }
     Ok(token)

@@ -47,13 +47,11 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
 
     let overrides = BTreeMap::from([(DATABASE_URL_VARIABLE.to_string(), db.url.clone())]);
     let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok(), &overrides)?;
+    let engine_limits = args.engine.limits();
     let instance = InstanceLimits {
-        max_memory_bytes: args.max_memory_mib << 20,
+        max_memory_bytes: engine_limits.max_memory_bytes,
     };
-    let engine = engine::build(EngineLimits {
-        max_instances: args.max_instances,
-        max_memory_bytes: instance.max_memory_bytes,
-    })?;
+    let engine = engine::build(engine_limits)?;
     let linker = host::linker(&engine).map_err(anyhow::Error::from)?;
     let cache_dir = data_dir(&manifest).join("cache");
     let mut loaded: BTreeMap<String, Arc<LoadedComponent>> = BTreeMap::new();
@@ -65,7 +63,8 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         for (name, _) in component.component_type().imports(&engine) {
             tracing::debug!(component = %id, "imports {name}");
         }
-        let pre = link(&linker, &component).with_context(|| format!("component `{id}` cannot be linked"))?;
+        let pre = link(&linker, &component)
+            .with_context(|| format!("component `{id}` cannot be linked"))?;
         let allowed = decl
             .allowed_outbound_hosts
             .iter()
@@ -101,7 +100,12 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}: is the port in use? use --listen", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is the port in use? use --listen",
+                args.listen
+            )
+        })?;
     let limits = RequestLimits {
         timeout: Duration::from_millis(args.request_timeout_ms),
         max_body_bytes: args.max_body_bytes,
@@ -113,9 +117,10 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         limits,
         pg,
         db.url.clone(),
-        args.max_instances as usize,
+        args.engine.max_instances as usize,
     ));
-    print_banner(&manifest, &args, &db.url, started, ready_from);
+    let address = listener.local_addr()?;
+    print_banner(&manifest, address, &db.url, started, ready_from);
     app.serve(listener, shutdown_signal()).await?;
     eprintln!("Stopped");
     drop(db);
@@ -146,17 +151,38 @@ fn link(
     ProxyPre::new(pre).map_err(anyhow::Error::from)
 }
 
-fn print_banner(manifest: &Manifest, args: &UpArgs, url: &str, started: Instant, ready_from: Instant) {
+/// Compiles every component into the compile cache, so the next `up` starts warm.
+pub fn precompile(manifest: &Manifest, limits: EngineLimits) -> Result<()> {
+    let engine = engine::build(limits)?;
+    let cache_dir = data_dir(manifest).join("cache");
+    for (id, decl) in &manifest.components {
+        let started = Instant::now();
+        let (_, outcome) = engine::load_component(&engine, &manifest.source_path(decl), &cache_dir)
+            .with_context(|| format!("component `{id}`"))?;
+        if outcome == CacheOutcome::Compiled {
+            eprintln!("  {id}: compiled in {} ms", started.elapsed().as_millis());
+        }
+    }
+    Ok(())
+}
+
+fn print_banner(
+    manifest: &Manifest,
+    address: std::net::SocketAddr,
+    url: &str,
+    started: Instant,
+    ready_from: Instant,
+) {
     eprintln!(
         "Serving {} on http://{} (database {}; ready in {} ms, {} ms after build)",
         manifest.name,
-        args.listen,
+        address,
         database::redact(url),
         started.elapsed().as_millis(),
         ready_from.elapsed().as_millis()
     );
     for route in &manifest.http_routes {
-        eprintln!("  http://{}{}  ->  {}", args.listen, route.route, route.component);
+        eprintln!("  http://{address}{}  ->  {}", route.route, route.component);
     }
     eprintln!(
         "Get a token: cargo run --release -- token --sub $(cat /proc/sys/kernel/random/uuid)"
@@ -167,13 +193,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

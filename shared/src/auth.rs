@@ -118,7 +118,9 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<Claims, AuthError>
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::Malformed("expected three dot-separated parts".into()));
+        return Err(AuthError::Malformed(
+            "expected three dot-separated parts".into(),
+        ));
     };
     let header_json = decode(header, "header")?;
     let header: Header = serde_json::from_slice(&header_json)
@@ -127,13 +129,16 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<Claims, AuthError>
         return Err(AuthError::Algorithm(header.alg));
     }
     let signature = decode(signature, "signature")?;
+    // The signature covers `header.payload`, everything before the last dot.
+    let signing_input = token.rsplit_once('.').map_or(token, |(input, _)| input);
     let mut mac = hmac(secret);
-    mac.update(token[..header_json_len(token)].as_bytes());
-    mac.verify_slice(&signature).map_err(|_| AuthError::Signature)?;
+    mac.update(signing_input.as_bytes());
+    mac.verify_slice(&signature)
+        .map_err(|_| AuthError::Signature)?;
 
     let raw = decode(payload, "payload")?;
-    let claims: Payload = serde_json::from_slice(&raw)
-        .map_err(|e| AuthError::Malformed(format!("payload: {e}")))?;
+    let claims: Payload =
+        serde_json::from_slice(&raw).map_err(|e| AuthError::Malformed(format!("payload: {e}")))?;
     let exp = claims
         .exp
         .ok_or_else(|| AuthError::Claims("`exp` is required".into()))?;
@@ -160,7 +165,8 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<Claims, AuthError>
             )));
         }
     }
-    let raw = String::from_utf8(raw).map_err(|_| AuthError::Malformed("payload is not UTF-8".into()))?;
+    let raw =
+        String::from_utf8(raw).map_err(|_| AuthError::Malformed("payload is not UTF-8".into()))?;
     Ok(Claims {
         sub: claims.sub.filter(|s| !s.is_empty()),
         role,
@@ -198,10 +204,6 @@ pub fn user_claims(sub: &str, role: Role, issued_at: i64, ttl_secs: i64) -> serd
 fn hmac(secret: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail.
     <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!())
-}
-
-fn header_json_len(token: &str) -> usize {
-    token.rfind('.').unwrap_or(token.len())
 }
 
 fn decode(part: &str, what: &str) -> Result<Vec<u8>, AuthError> {
@@ -246,7 +248,10 @@ mod tests {
 
     #[test]
     fn forged_signature_is_rejected() {
-        let token = sign(&user_claims(USER, Role::Authenticated, 1000, 3600), b"another-secret");
+        let token = sign(
+            &user_claims(USER, Role::Authenticated, 1000, 3600),
+            b"another-secret",
+        );
         assert_eq!(verify(&token, SECRET, 2000), Err(AuthError::Signature));
     }
 
@@ -255,7 +260,12 @@ mod tests {
         let token = sign(&user_claims(USER, Role::Authenticated, 1000, 3600), SECRET);
         let parts: Vec<&str> = token.split('.').collect();
         let other = sign(&user_claims(USER, Role::ServiceRole, 1000, 3600), SECRET);
-        let forged = format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap_or(""), parts[2]);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            other.split('.').nth(1).unwrap_or(""),
+            parts[2]
+        );
         assert_eq!(verify(&forged, SECRET, 2000), Err(AuthError::Signature));
     }
 
@@ -268,7 +278,8 @@ mod tests {
     #[test]
     fn alg_none_is_rejected() {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
-        let body = URL_SAFE_NO_PAD.encode(user_claims(USER, Role::Authenticated, 0, 99).to_string());
+        let body =
+            URL_SAFE_NO_PAD.encode(user_claims(USER, Role::Authenticated, 0, 99).to_string());
         assert_eq!(
             verify(&format!("{header}.{body}."), SECRET, 1),
             Err(AuthError::Algorithm("none".into()))
@@ -279,9 +290,15 @@ mod tests {
     fn authenticated_token_needs_uuid_sub_and_audience() {
         let mut claims = user_claims(USER, Role::Authenticated, 0, 99);
         claims["aud"] = "someone-else".into();
-        assert!(matches!(verify(&sign(&claims, SECRET), SECRET, 1), Err(AuthError::Claims(_))));
+        assert!(matches!(
+            verify(&sign(&claims, SECRET), SECRET, 1),
+            Err(AuthError::Claims(_))
+        ));
         let claims = user_claims("not-a-uuid", Role::Authenticated, 0, 99);
-        assert!(matches!(verify(&sign(&claims, SECRET), SECRET, 1), Err(AuthError::Claims(_))));
+        assert!(matches!(
+            verify(&sign(&claims, SECRET), SECRET, 1),
+            Err(AuthError::Claims(_))
+        ));
     }
 
     #[test]

@@ -93,7 +93,10 @@ mod guest {
     }
 
     /// Reads a fresh insight for the session's user, counting the hit.
-    pub fn lookup(session: &Session, key: &InsightKey) -> Result<Option<CachedInsight>, SessionError> {
+    pub fn lookup(
+        session: &Session,
+        key: &InsightKey,
+    ) -> Result<Option<CachedInsight>, SessionError> {
         let rows = session.query(
             "SELECT data::text, calculated_at FROM public.insight_cache_get($1, $2, $3)",
             &[
@@ -105,7 +108,9 @@ mod guest {
         let Some(row) = rows.rows().next() else {
             return Ok(None);
         };
-        let data: String = row.get("data").ok_or_else(|| SessionError::decode("data"))?;
+        let data: String = row
+            .get("data")
+            .ok_or_else(|| SessionError::decode("data"))?;
         let calculated_at: String = row
             .get("calculated_at")
             .ok_or_else(|| SessionError::decode("calculated_at"))?;

@@ -112,6 +112,9 @@ mod tests {
             allowed: "POST, OPTIONS".into(),
         };
         assert_eq!(e.status(), 405);
-        assert_eq!(e.public_message(), "method GET is not allowed; use POST, OPTIONS");
+        assert_eq!(
+            e.public_message(),
+            "method GET is not allowed; use POST, OPTIONS"
+        );
     }
 }

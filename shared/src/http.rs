@@ -133,7 +133,9 @@ fn error_response(endpoint: &Endpoint, e: &ApiError) -> Response {
     }
     let mut response = json_response(e.status(), &e.envelope());
     match e {
-        ApiError::MethodNotAllowed { allowed, .. } => response.set_header("allow", allowed.as_str()),
+        ApiError::MethodNotAllowed { allowed, .. } => {
+            response.set_header("allow", allowed.as_str())
+        }
         ApiError::RateLimited { retry_after_secs } => {
             response.set_header("retry-after", retry_after_secs.to_string())
         }

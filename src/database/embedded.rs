@@ -59,14 +59,19 @@ impl EmbeddedCluster {
         }
         if !data.join("PG_VERSION").exists() {
             cluster.run(
-                Command::new(&binaries.initdb)
-                    .arg("-D")
-                    .arg(&data)
-                    .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8"]),
+                Command::new(&binaries.initdb).arg("-D").arg(&data).args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                ]),
                 true,
             )?;
         }
-        let options = format!("-p {EMBEDDED_PORT} -c listen_addresses=127.0.0.1 -k {}", data.display());
+        let options = format!(
+            "-p {EMBEDDED_PORT} -c listen_addresses=127.0.0.1 -k {}",
+            data.display()
+        );
         cluster.run(
             Command::new(&binaries.pg_ctl)
                 .arg("-D")
@@ -111,7 +116,9 @@ impl EmbeddedCluster {
 impl Drop for EmbeddedCluster {
     fn drop(&mut self) {
         let mut stop = Command::new(&self.binaries.pg_ctl);
-        stop.arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]);
+        stop.arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]);
         if let Err(e) = self.run(&mut stop, true) {
             tracing::warn!("cannot stop the private PostgreSQL cluster: {e:#}");
         }

@@ -37,8 +37,7 @@ pub fn discover(dir: &Path) -> Result<Vec<Migration>> {
         let Some((version, name)) = stem.split_once('_') else {
             bail!("migration `{file}` must be named <YYYYMMDDHHMMSS>_<name>.sql");
         };
-        if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) || name.is_empty()
-        {
+        if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
             bail!("migration `{file}` must be named <YYYYMMDDHHMMSS>_<name>.sql");
         }
         migrations.push(Migration {
@@ -85,7 +84,10 @@ pub async fn apply(client: &mut Client, dir: &Path) -> Result<Vec<Migration>> {
 
 async fn apply_pending(client: &mut Client, migrations: Vec<Migration>) -> Result<Vec<Migration>> {
     let applied: Vec<String> = client
-        .query("SELECT version FROM supabase_migrations.schema_migrations", &[])
+        .query(
+            "SELECT version FROM supabase_migrations.schema_migrations",
+            &[],
+        )
         .await?
         .iter()
         .map(|row| row.get(0))
@@ -99,8 +101,15 @@ async fn apply_pending(client: &mut Client, migrations: Vec<Migration>) -> Resul
             .with_context(|| format!("cannot read {}", migration.path.display()))?;
         let tx = client.transaction().await?;
         if let Err(e) = tx.batch_execute(&sql).await {
-            let file = migration.path.file_name().unwrap_or_default().to_string_lossy();
-            bail!("migration {file} failed and was rolled back: {}", describe(&e, &sql));
+            let file = migration
+                .path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            bail!(
+                "migration {file} failed and was rolled back: {}",
+                describe(&e, &sql)
+            );
         }
         tx.execute(
             "INSERT INTO supabase_migrations.schema_migrations (version, name, statements) VALUES ($1, $2, ARRAY[$3])",

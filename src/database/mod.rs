@@ -45,8 +45,8 @@ pub async fn prepare(configured: Option<&str>, data_dir: &Path) -> Result<Databa
                 );
             };
             tracing::info!("no PostgreSQL at 127.0.0.1:5432; starting a private cluster");
-            let cluster = embedded::EmbeddedCluster::start(&binaries, &data_dir.join("postgres"))
-                .await?;
+            let cluster =
+                embedded::EmbeddedCluster::start(&binaries, &data_dir.join("postgres")).await?;
             let url = format!("{}/{DEFAULT_DATABASE}", cluster.server_url());
             ensure_database(&url).await?;
             Ok(Database {
@@ -90,7 +90,10 @@ pub async fn ensure_database(url: &str) -> Result<()> {
         .is_some();
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+        match client
+            .batch_execute(&format!("CREATE DATABASE {quoted}"))
+            .await
+        {
             Ok(()) => tracing::info!("created database {name}"),
             // Another process created it between our check and now.
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}

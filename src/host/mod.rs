@@ -85,7 +85,10 @@ impl InstanceState {
     /// Fresh state for one instance of `component`.
     pub fn new(component: Arc<ComponentEnv>, pg: Arc<PgPools>, limits: InstanceLimits) -> Self {
         Self {
-            wasi: WasiCtxBuilder::new().inherit_stdout().inherit_stderr().build(),
+            wasi: WasiCtxBuilder::new()
+                .inherit_stdout()
+                .inherit_stderr()
+                .build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             outbound_http: OutboundHttp {
@@ -175,7 +178,10 @@ impl wasmtime_wasi_http::WasiHttpHooks for OutboundHttp {
 }
 
 impl spin_variables::Host for InstanceState {
-    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, spin_variables::Error>> {
+    async fn get(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<String, spin_variables::Error>> {
         if crate::manifest::validate_variable_name(&name).is_err() {
             return Ok(Err(spin_variables::Error::InvalidName(name)));
         }
@@ -190,7 +196,10 @@ impl spin_variables::Host for InstanceState {
 }
 
 impl config_store::Host for InstanceState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, config_store::Error>> {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, config_store::Error>> {
         Ok(Ok(self.component.variables.get(&key).map(str::to_string)))
     }
 

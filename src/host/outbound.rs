@@ -20,7 +20,9 @@ impl OutboundHosts {
         let mut hosts = Vec::new();
         for entry in entries {
             let Some((scheme, rest)) = entry.split_once("://") else {
-                bail!("allowed_outbound_hosts entry `{entry}` needs a scheme, e.g. `https://{entry}`");
+                bail!(
+                    "allowed_outbound_hosts entry `{entry}` needs a scheme, e.g. `https://{entry}`"
+                );
             };
             let rest = rest.trim_end_matches('/');
             let (host, port) = match rest.rsplit_once(':') {

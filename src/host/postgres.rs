@@ -23,7 +23,8 @@ use wasmtime::component::Resource;
 
 /// What a returned connection runs so the next request inherits nothing:
 /// no open transaction, no role, no settings (claims), no listeners or locks.
-pub const RESET_SQL: &str = "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+pub const RESET_SQL: &str =
+    "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
 
 /// Prepared statements kept per connection; the cache is cleared past this.
 const STATEMENT_CACHE_LIMIT: usize = 512;
@@ -74,11 +75,16 @@ impl PgPools {
     /// Takes an idle connection to `address` or opens one, waiting while the pool is full.
     pub async fn acquire(&self, address: &str) -> Result<PooledClient, String> {
         let pool = self.pool(address)?;
-        let permit = tokio::time::timeout(self.connect_timeout, pool.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| "timed out waiting for a free database connection".to_string())?
-            .map_err(|_| "the connection pool is closed".to_string())?;
-        let idle = pool.idle.lock().map_err(|_| "pool lock poisoned".to_string())?.pop();
+        let permit =
+            tokio::time::timeout(self.connect_timeout, pool.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| "timed out waiting for a free database connection".to_string())?
+                .map_err(|_| "the connection pool is closed".to_string())?;
+        let idle = pool
+            .idle
+            .lock()
+            .map_err(|_| "pool lock poisoned".to_string())?
+            .pop();
         let client = match idle {
             Some(client) if !client.client.is_closed() => client,
             _ => {
@@ -106,7 +112,10 @@ impl PgPools {
     }
 
     fn pool(&self, address: &str) -> Result<Arc<Pool>, String> {
-        let mut pools = self.pools.lock().map_err(|_| "pool lock poisoned".to_string())?;
+        let mut pools = self
+            .pools
+            .lock()
+            .map_err(|_| "pool lock poisoned".to_string())?;
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
@@ -215,7 +224,9 @@ impl PgClient {
         for row in &rows {
             let mut values = Vec::with_capacity(columns.len());
             for (i, column) in statement.columns().iter().enumerate() {
-                values.push(db_value(row, i, column.type_())?);
+                values.push(
+                    db_value(row, i, column.type_()).map_err(PgError::ValueConversionFailed)?,
+                );
             }
             out.push(values);
         }
@@ -427,15 +438,15 @@ fn data_type(ty: &Type) -> DbDataType {
     }
 }
 
-fn db_value(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<DbValue, PgError> {
+fn db_value(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<DbValue, String> {
     fn get<'a, T: FromSql<'a>>(
         row: &'a tokio_postgres::Row,
         i: usize,
         f: impl FnOnce(T) -> DbValue,
-    ) -> Result<DbValue, PgError> {
+    ) -> Result<DbValue, String> {
         row.try_get::<_, Option<T>>(i)
             .map(|v| v.map_or(DbValue::DbNull, f))
-            .map_err(|e| PgError::ValueConversionFailed(format!("column {i}: {e}")))
+            .map_err(|e| format!("column {i}: {e}"))
     }
     match *ty {
         Type::BOOL => get(row, i, DbValue::Boolean),
@@ -475,13 +486,15 @@ fn db_value(row: &tokio_postgres::Row, i: usize, ty: &Type) -> Result<DbValue, P
         Type::NUMERIC_ARRAY => get(row, i, |v: Vec<Option<Decimal>>| {
             DbValue::ArrayDecimal(v.into_iter().map(|d| d.map(|d| d.to_string())).collect())
         }),
-        Type::INTERVAL => get(row, i, |raw: Raw| match <[u8; 16]>::try_from(raw.0.as_slice()) {
-            Ok(b) => DbValue::Interval(pg::Interval {
-                micros: i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-                days: i32::from_be_bytes([b[8], b[9], b[10], b[11]]),
-                months: i32::from_be_bytes([b[12], b[13], b[14], b[15]]),
-            }),
-            Err(_) => DbValue::Unsupported(raw.0),
+        Type::INTERVAL => get(row, i, |raw: Raw| {
+            match <[u8; 16]>::try_from(raw.0.as_slice()) {
+                Ok(b) => DbValue::Interval(pg::Interval {
+                    micros: i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                    days: i32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+                    months: i32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+                }),
+                Err(_) => DbValue::Unsupported(raw.0),
+            }
         }),
         _ => get(row, i, |raw: Raw| DbValue::Unsupported(raw.0)),
     }

@@ -89,11 +89,7 @@ impl ComponentVariables {
 
     /// All variables, sorted by name.
     pub fn all(&self) -> Vec<(String, String)> {
-        let mut all: Vec<_> = self
-            .0
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut all: Vec<_> = self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         all.sort();
         all
     }

@@ -1,0 +1,7 @@
+//! End-to-end tests: the spinbase binary serves the real components over real
+//! HTTP against a real PostgreSQL; every test gets its own database.
+
+mod env;
+mod logistics;
+mod runtime;
+mod security;

@@ -1,0 +1,201 @@
+//! The runtime itself: routing, CORS, limits, migrations, start-up errors, compile cache.
+
+use crate::env::{Server, TestDatabase, TestEnv};
+use anyhow::Result;
+use std::path::Path;
+use std::process::Command;
+
+const FUNCTION: &str = "logistics-analyzer";
+
+#[tokio::test]
+async fn preflight_is_answered_without_a_token_with_cors_headers() -> Result<()> {
+    let env = TestEnv::start("runtime_cors").await?;
+    let response = env
+        .http
+        .request(reqwest::Method::OPTIONS, env.server.function(FUNCTION))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers();
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "authorization, x-client-info, apikey, content-type"
+    );
+    assert_eq!(
+        headers["access-control-allow-methods"],
+        "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow_and_cors() -> Result<()> {
+    let env = TestEnv::start("runtime_405").await?;
+    let user = env.user().await?;
+    let response = env
+        .http
+        .get(env.server.function(FUNCTION))
+        .bearer_auth(&user.token)
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "POST, OPTIONS");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_route_gets_404_envelope() -> Result<()> {
+    let env = TestEnv::start("runtime_404").await?;
+    let response = env
+        .http
+        .post(env.server.function("no-such-function"))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no-such-function")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_body_gets_413() -> Result<()> {
+    let env = TestEnv::start_with("runtime_413", &["--max-body-bytes", "1024"]).await?;
+    let user = env.user().await?;
+    let response = env
+        .http
+        .post(env.server.function(FUNCTION))
+        .bearer_auth(&user.token)
+        .body(vec![b' '; 4096])
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 413);
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    Ok(())
+}
+
+#[tokio::test]
+async fn restart_loads_components_from_the_compile_cache() -> Result<()> {
+    let db = TestDatabase::create("runtime_cache").await?;
+    let first = Server::start(&db.url, &[])?;
+    drop(first);
+    let second = Server::start(&db.url, &[])?;
+    assert!(
+        second
+            .log()
+            .contains("logistics-analyzer: loaded from compile cache"),
+        "{}",
+        second.log()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn migrations_apply_once_and_a_failing_one_rolls_back_whole() -> Result<()> {
+    let db = TestDatabase::create("runtime_migrations").await?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let applied = spinbase::database::migrate(&db.url, &dir).await?;
+    assert!(applied.len() >= 2);
+    assert!(spinbase::database::migrate(&db.url, &dir).await?.is_empty());
+
+    let broken = std::env::temp_dir().join(format!("spinbase-broken-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&broken)?;
+    std::fs::write(
+        broken.join("20990101000000_half.sql"),
+        "CREATE TABLE half_written (id int);\nINSERT INTO no_such_table VALUES (1);\n",
+    )?;
+    let error = spinbase::database::migrate(&db.url, &broken)
+        .await
+        .expect_err("the migration fails");
+    let message = format!("{error:#}");
+    assert!(message.contains("20990101000000_half.sql"), "{message}");
+    assert!(message.contains("no_such_table"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+    let client = db.client().await?;
+    let exists: bool = client
+        .query_one("SELECT to_regclass('public.half_written') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    assert!(!exists, "nothing of the failed migration remains");
+    std::fs::remove_dir_all(&broken)?;
+    Ok(())
+}
+
+#[test]
+fn unreachable_database_ends_start_up_with_one_clear_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_spinbase"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "up",
+            "--no-build",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/nowhere",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("cannot reach PostgreSQL at postgres://postgres@127.0.0.1:1/nowhere"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn invalid_manifest_ends_start_up_naming_the_problem() {
+    let dir = std::env::temp_dir().join(format!("spinbase-manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let manifest = dir.join("spin.toml");
+    std::fs::write(
+        &manifest,
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/a\"\ncomponent = \"missing\"\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_spinbase"))
+        .arg("--manifest")
+        .arg(&manifest)
+        .args(["up", "--no-build"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("component `missing`, which is not defined"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[tokio::test]
+async fn port_in_use_ends_start_up_naming_the_port() -> Result<()> {
+    let db = TestDatabase::create("runtime_port").await?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = taken.local_addr()?.port();
+    let output = Command::new(env!("CARGO_BIN_EXE_spinbase"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["up", "--no-build", "--database-url", &db.url, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    Ok(())
+}

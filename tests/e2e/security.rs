@@ -1,0 +1,176 @@
+//! Tokens, row-level security between users, and connection hygiene.
+
+use crate::env::{TestDatabase, TestEnv, token_for};
+use anyhow::Result;
+use serde_json::json;
+use shared::auth::{self, Role};
+use std::path::Path;
+
+const FUNCTION: &str = "logistics-analyzer";
+
+fn body() -> serde_json::Value {
+    json!({"analysisType": "readiness", "sampleList": [
+        {"id": "a", "name": "Coat", "category": "outerwear", "status": "on_set"}
+    ]})
+}
+
+#[tokio::test]
+async fn missing_forged_expired_and_anon_tokens_get_401_and_write_nothing() -> Result<()> {
+    let env = TestEnv::start("security_tokens").await?;
+    let user = env.user().await?;
+    let forged = auth::sign(
+        &auth::user_claims(&user.id, Role::Authenticated, crate::env::now(), 3600),
+        b"not-the-project-secret-not-the-project-secret",
+    );
+    let expired = token_for(&user.id, Role::Authenticated, -10);
+    let anon = token_for("", Role::Anon, 3600);
+    let cases: [(Option<&str>, &str); 5] = [
+        (None, "missing Authorization header"),
+        (Some(&forged), "invalid token signature"),
+        (Some(&expired), "token expired"),
+        (Some("not.a.jwt"), "malformed token"),
+        (Some(&anon), "requires a signed-in user"),
+    ];
+    for (token, expected) in cases {
+        let (status, answer) = env.post(FUNCTION, token, &body()).await?;
+        assert_eq!(status, 401, "{expected}: {answer}");
+        assert_eq!(answer["error"]["code"], "unauthorized");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(expected),
+            "`{message}` should mention `{expected}`"
+        );
+    }
+    let client = env.db.client().await?;
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM public.assistant_insights", &[])
+        .await?
+        .get(0);
+    assert_eq!(rows, 0);
+    Ok(())
+}
+
+/// Runs `sql` as `user` the way a function does: in a transaction with the
+/// caller's claims and the authenticated role.
+async fn count_as(db: &TestDatabase, user: &str, sql: &str) -> Result<i64> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let claims = json!({"sub": user, "role": "authenticated"}).to_string();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+        &[&claims],
+    )
+    .await?;
+    let count = tx.query_one(sql, &[]).await?.get(0);
+    tx.rollback().await?;
+    Ok(count)
+}
+
+#[tokio::test]
+async fn another_user_cannot_read_or_reuse_an_insight() -> Result<()> {
+    let env = TestEnv::start("security_rls").await?;
+    let alice = env.user().await?;
+    let bob = env.user().await?;
+    let (status, _) = env.post(FUNCTION, Some(&alice.token), &body()).await?;
+    assert_eq!(status, 200);
+
+    let all = "SELECT count(*) FROM public.assistant_insights";
+    assert_eq!(count_as(&env.db, &alice.id, all).await?, 1);
+    assert_eq!(count_as(&env.db, &bob.id, all).await?, 0);
+
+    // Bob's identical request is not answered from Alice's cache.
+    let (status, answer) = env.post(FUNCTION, Some(&bob.token), &body()).await?;
+    assert_eq!(status, 200);
+    assert_eq!(answer["cached"], false);
+    assert_eq!(count_as(&env.db, &bob.id, all).await?, 1);
+
+    // Users cannot write the cache table directly.
+    let mut client = env.db.client().await?;
+    let tx = client.transaction().await?;
+    let claims = json!({"sub": bob.id, "role": "authenticated"}).to_string();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+        &[&claims],
+    )
+    .await?;
+    let denied = tx
+        .execute(
+            "INSERT INTO public.assistant_insights (user_id, insight_type, context_id, data, expires_at)
+             VALUES (auth.uid(), 'x', 'y', '{}', now())",
+            &[],
+        )
+        .await
+        .expect_err("direct writes are refused");
+    assert_eq!(denied.code().map(|c| c.code()), Some("42501"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pooled_connection_reused_after_a_request_carries_no_role_or_claims() -> Result<()> {
+    // One connection: the health check must get the one the function used.
+    let env = TestEnv::start_with("security_pool_http", &["--db-pool-size", "1"]).await?;
+    let user = env.user().await?;
+    let (status, _) = env.post(FUNCTION, Some(&user.token), &body()).await?;
+    assert_eq!(status, 200);
+    let health: serde_json::Value = env
+        .http
+        .get(format!("{}/_spinbase/health", env.server.base))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(health["database"]["connectionClean"], true, "{health}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
+    let db = TestDatabase::create("security_pool_reset").await?;
+    spinbase::database::migrate(
+        &db.url,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+    )
+    .await?;
+    let pools = spinbase::host::postgres::PgPools::new(1);
+    let dirty = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let pid: i32 = dirty
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await?
+        .get(0);
+    dirty
+        .client()
+        .batch_execute(
+            "SELECT set_config('request.jwt.claims', '{\"sub\":\"x\"}', false);
+             SET ROLE authenticated;
+             BEGIN;
+             SET LOCAL statement_timeout = '1s';",
+        )
+        .await?;
+    drop(dirty);
+
+    let reused = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let row = reused
+        .client()
+        .query_one(
+            "SELECT pg_backend_pid(), current_user::text,
+                    coalesce(current_setting('request.jwt.claims', true), ''),
+                    current_setting('statement_timeout')",
+            &[],
+        )
+        .await?;
+    assert_eq!(row.get::<_, i32>(0), pid, "the same connection is reused");
+    assert_eq!(row.get::<_, String>(1), "postgres");
+    assert_eq!(row.get::<_, String>(2), "");
+    assert_eq!(row.get::<_, String>(3), "0");
+    // Outside a transaction block, a statement starts its own transaction.
+    let open = reused
+        .client()
+        .simple_query("SELECT (now() = statement_timestamp())::text")
+        .await?;
+    let fresh = open.iter().any(
+        |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
+    );
+    assert!(fresh, "no transaction is left open");
+    Ok(())
+}
