@@ -60,11 +60,15 @@ pub async fn prepare(configured: Option<&str>, data_dir: &Path) -> Result<Databa
 /// Connects to `url`, spawning the connection task.
 pub async fn connect(url: &str) -> Result<Client> {
     let config = Config::from_str(url).context("invalid database URL")?;
-    let (client, connection) = config
-        .connect(NoTls)
+    connect_with(&config)
         .await
-        .with_context(|| format!("cannot connect to {}", redact(url)))?;
+        .with_context(|| format!("cannot connect to {}", redact(url)))
+}
+
+async fn connect_with(config: &Config) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {
+        // Ends when the client is dropped or the server goes away.
         let _ = connection.await;
     });
     Ok(client)
@@ -77,13 +81,9 @@ pub async fn ensure_database(url: &str) -> Result<()> {
     let mut admin = config.clone();
     admin.dbname("postgres");
     admin.connect_timeout(std::time::Duration::from_secs(5));
-    let (client, connection) = admin
-        .connect(NoTls)
+    let client = connect_with(&admin)
         .await
         .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await?

@@ -50,17 +50,22 @@ async fn missing_forged_expired_and_anon_tokens_get_401_and_write_nothing() -> R
     Ok(())
 }
 
-/// Runs `sql` as `user` the way a function does: in a transaction with the
-/// caller's claims and the authenticated role.
-async fn count_as(db: &TestDatabase, user: &str, sql: &str) -> Result<i64> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
+/// Makes the transaction act as `user`, the way a function's session does.
+async fn act_as(tx: &tokio_postgres::Transaction<'_>, user: &str) -> Result<()> {
     let claims = json!({"sub": user, "role": "authenticated"}).to_string();
     tx.execute(
         "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
         &[&claims],
     )
     .await?;
+    Ok(())
+}
+
+/// Counts with `sql` as `user`.
+async fn count_as(db: &TestDatabase, user: &str, sql: &str) -> Result<i64> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    act_as(&tx, user).await?;
     let count = tx.query_one(sql, &[]).await?.get(0);
     tx.rollback().await?;
     Ok(count)
@@ -87,12 +92,7 @@ async fn another_user_cannot_read_or_reuse_an_insight() -> Result<()> {
     // Users cannot write the cache table directly.
     let mut client = env.db.client().await?;
     let tx = client.transaction().await?;
-    let claims = json!({"sub": bob.id, "role": "authenticated"}).to_string();
-    tx.execute(
-        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-        &[&claims],
-    )
-    .await?;
+    act_as(&tx, &bob.id).await?;
     let denied = tx
         .execute(
             "INSERT INTO public.assistant_insights (user_id, insight_type, context_id, data, expires_at)
