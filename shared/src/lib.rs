@@ -6,9 +6,15 @@
 
 pub mod auth;
 pub mod cache;
+pub mod calendar;
+pub mod chat;
 pub mod cors;
 pub mod error;
+pub mod events;
 pub mod logistics;
+pub mod media;
+pub mod recommendations;
+pub mod validation;
 
 #[cfg(feature = "guest")]
 pub mod db;
@@ -17,3 +23,4 @@ pub mod http;
 
 pub use auth::{Claims, Role};
 pub use error::ApiError;
+pub use validation::ValidationError;

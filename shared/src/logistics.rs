@@ -13,6 +13,8 @@
 //! Everything here is pure: the caller supplies "today" as days since the
 //! Unix epoch, and adds `cached` / `calculatedAt` to the response itself.
 
+use crate::calendar::days_from_iso_date;
+use crate::validation::{ValidationError, check_text};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -21,9 +23,6 @@ use serde::{Deserialize, Serialize};
 
 /// Maximum number of samples accepted in one request.
 pub const MAX_SAMPLES: usize = 10_000;
-
-/// Maximum length, in characters, of any text field (ids, names, categories…).
-pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Minutes lost each time the set changes category (restyle, relight, props).
 pub const CHANGEOVER_MINUTES: u32 = 15;
@@ -201,11 +200,6 @@ pub struct LogisticsRequest {
     pub tracker_id: Option<String>,
 }
 
-/// A request that failed validation; the message names the offending field path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ValidationError(pub String);
-
 impl LogisticsRequest {
     /// Checks the request strictly; the first problem found is reported with its field path.
     ///
@@ -266,26 +260,6 @@ impl LogisticsRequest {
         }
         Ok(())
     }
-}
-
-/// Rejects blank and overlong text; `path` is only built on error.
-fn check_text(path: impl FnOnce() -> String, value: &str) -> Result<(), ValidationError> {
-    if value.trim().is_empty() {
-        return Err(ValidationError(format!("{}: must not be empty", path())));
-    }
-    // A string has at most as many chars as bytes: count only long ones.
-    let chars = if value.len() > MAX_TEXT_CHARS {
-        value.chars().count()
-    } else {
-        0
-    };
-    if chars > MAX_TEXT_CHARS {
-        let path = path();
-        return Err(ValidationError(format!(
-            "{path}: is {chars} characters long; at most {MAX_TEXT_CHARS} are accepted"
-        )));
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -830,74 +804,10 @@ fn percent(part: u32, whole: u32) -> f64 {
 // Dates
 // ---------------------------------------------------------------------------
 
-/// Parses a strict `YYYY-MM-DD` date (proleptic Gregorian) into days since 1970-01-01.
-pub fn days_from_iso_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let year = parse_digits(&b[0..4])?;
-    let month = parse_digits(&b[5..7])?;
-    let day = parse_digits(&b[8..10])?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
-}
-
-/// Formats days since 1970-01-01 as `YYYY-MM-DD` (years outside 0000–9999 are not zero-padded to 4 digits).
-pub fn iso_date_from_days(days: i64) -> String {
-    // Howard Hinnant's civil_from_days, in i128 so no input can overflow.
-    let z = i128::from(days) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn parse_digits(bytes: &[u8]) -> Option<i64> {
-    bytes.iter().try_fold(0i64, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
-    })
-}
-
-fn is_leap_year(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Howard Hinnant's days_from_civil: days since 1970-01-01 of a valid date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-// ---------------------------------------------------------------------------
-// Tests
-// ---------------------------------------------------------------------------
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::iso_date_from_days;
 
     /// 2025-03-10, the "today" of the fixtures.
     const TODAY: i64 = 20_157;
