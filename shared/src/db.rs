@@ -62,9 +62,13 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens a connection to `url` and starts the transaction as `claims`' role.
-    pub fn begin(url: &str, claims: &Claims) -> Result<Self, SessionError> {
-        let connection = Connection::open(url)?;
+    /// Opens a connection to `url`.
+    pub fn connect(url: &str) -> Result<Connection, SessionError> {
+        Ok(Connection::open(url)?)
+    }
+
+    /// Starts the transaction on `connection` as `claims`' role.
+    pub fn begin(connection: Connection, claims: &Claims) -> Result<Self, SessionError> {
         connection.execute("BEGIN", &[])?;
         let session = Self {
             connection,

@@ -7,11 +7,17 @@ use crate::db::Session;
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::pg4::{Connection, ParameterValue};
+use std::cell::RefCell;
 
 /// Spin variable holding the database URL.
 pub const DATABASE_URL_VARIABLE: &str = "database_url";
 /// Spin variable holding the project's JWT secret.
 pub const JWT_SECRET_VARIABLE: &str = "jwt_secret";
+/// Optional Spin variable: requests per user per minute (seed 004: 60).
+pub const RATE_LIMIT_VARIABLE: &str = "rate_limit_per_minute";
+/// Requests per user per minute when the variable is not set.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i32 = 60;
 
 /// What a function serves.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +34,8 @@ pub struct Call {
     pub claims: Claims,
     body: Vec<u8>,
     database_url: String,
+    /// The connection the rate limiter used, handed on to the session.
+    connection: RefCell<Option<Connection>>,
     now: i64,
 }
 
@@ -52,7 +60,11 @@ impl Call {
 
     /// Starts the request's database transaction under the caller's role.
     pub fn session(&self) -> Result<Session, ApiError> {
-        Ok(Session::begin(&self.database_url, &self.claims)?)
+        let connection = match self.connection.borrow_mut().take() {
+            Some(connection) => connection,
+            None => Session::connect(&self.database_url)?,
+        };
+        Ok(Session::begin(connection, &self.claims)?)
     }
 
     /// Seconds since the epoch when the request arrived.
@@ -90,12 +102,45 @@ fn authorize(req: &Request, endpoint: &Endpoint) -> Result<Call, ApiError> {
     let token = auth::bearer(header).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let claims = auth::verify(token, secret.as_bytes(), now)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
+    let database_url = variable(DATABASE_URL_VARIABLE)?;
+    let connection = Session::connect(&database_url)?;
+    if let Some(user) = &claims.sub {
+        rate_limit(&connection, user)?;
+    }
     Ok(Call {
         claims,
         body: req.body().to_vec(),
-        database_url: variable(DATABASE_URL_VARIABLE)?,
+        database_url,
+        connection: RefCell::new(Some(connection)),
         now,
     })
+}
+
+/// Counts the request against the user's limit, in one statement outside the
+/// request's transaction, so refused and failed requests count too.
+fn rate_limit(connection: &Connection, user: &str) -> Result<(), ApiError> {
+    let limit = spin_sdk::variables::get(RATE_LIMIT_VARIABLE)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
+    let rows = connection
+        .query(
+            "SELECT allowed, retry_after_seconds FROM public.rate_limit_hit($1::text::uuid, $2, 60)",
+            &[ParameterValue::Str(user.to_string()), ParameterValue::Int32(limit)],
+        )
+        .map_err(crate::db::SessionError::from)?;
+    let row = rows.rows().next();
+    let allowed = row.as_ref().and_then(|r| r.get::<bool>("allowed"));
+    let retry_after = row
+        .as_ref()
+        .and_then(|r| r.get::<i32>("retry_after_seconds"));
+    match (allowed, retry_after) {
+        (Some(true), _) => Ok(()),
+        (Some(false), Some(secs)) => Err(ApiError::RateLimited {
+            retry_after_secs: secs.max(1) as u64,
+        }),
+        _ => Err(ApiError::Internal("rate limiter returned no row".into())),
+    }
 }
 
 fn variable(name: &str) -> Result<String, ApiError> {

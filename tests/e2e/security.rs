@@ -174,3 +174,31 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     assert!(fresh, "no transaction is left open");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_61st_request_in_a_minute_gets_429_while_another_user_is_served() -> Result<()> {
+    let env = TestEnv::start("security_rate_limit").await?;
+    let busy = env.user().await?;
+    let other = env.user().await?;
+    for i in 1..=60 {
+        let (status, answer) = env.post(FUNCTION, Some(&busy.token), &body()).await?;
+        assert_eq!(status, 200, "request {i}: {answer}");
+    }
+    let response = env
+        .http
+        .post(env.server.function(FUNCTION))
+        .bearer_auth(&busy.token)
+        .json(&body())
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str()?.parse()?;
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let answer: serde_json::Value = response.json().await?;
+    assert_eq!(answer["error"]["code"], "rate_limited");
+
+    let (status, _) = env.post(FUNCTION, Some(&other.token), &body()).await?;
+    assert_eq!(status, 200, "another user is still served");
+    Ok(())
+}
