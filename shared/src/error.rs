@@ -10,6 +10,14 @@ pub enum ApiError {
     /// The caller sent something invalid (400).
     #[error("{0}")]
     BadRequest(String),
+    /// Invalid input with suggestions of what to send instead (400).
+    #[error("{message}")]
+    BadRequestWithSuggestions {
+        /// What is wrong.
+        message: String,
+        /// What the caller could send instead.
+        suggestions: Vec<String>,
+    },
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthorized(String),
@@ -41,11 +49,22 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<crate::validation::ValidationError> for ApiError {
+    fn from(e: crate::validation::ValidationError) -> Self {
+        ApiError::BadRequest(e.0)
+    }
+}
+
 impl ApiError {
+    /// An internal error from any displayable cause (logged, never sent).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadRequest(_) => 400,
+            Self::BadRequest(_) | Self::BadRequestWithSuggestions { .. } => 400,
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
@@ -59,7 +78,7 @@ impl ApiError {
     /// The machine-readable code in the envelope.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest(_) => "bad_request",
+            Self::BadRequest(_) | Self::BadRequestWithSuggestions { .. } => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
@@ -80,7 +99,11 @@ impl ApiError {
 
     /// The JSON body.
     pub fn envelope(&self) -> serde_json::Value {
-        envelope(self.code(), &self.public_message())
+        let mut body = envelope(self.code(), &self.public_message());
+        if let Self::BadRequestWithSuggestions { suggestions, .. } = self {
+            body["error"]["suggestions"] = json!(suggestions);
+        }
+        body
     }
 }
 

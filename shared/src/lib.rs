@@ -4,6 +4,7 @@
 //! row-level security, and the insight cache.
 #![deny(missing_docs)]
 
+pub mod analytics;
 pub mod auth;
 pub mod cache;
 pub mod calendar;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod logistics;
 pub mod media;
+pub mod preferences;
 pub mod recommendations;
 pub mod validation;
 
