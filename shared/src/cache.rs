@@ -27,6 +27,16 @@ impl InsightFamily {
         }
     }
 
+    /// The assistant kit this family belongs to.
+    pub fn kit(self) -> &'static str {
+        match self {
+            Self::Logistics => "logistics",
+            Self::Events => "events",
+            Self::Media => "media",
+            Self::Recommendations => "insights",
+        }
+    }
+
     /// The `insight_type` prefix stored in the table.
     pub fn prefix(self) -> &'static str {
         match self {
@@ -75,13 +85,45 @@ pub fn input_hash(input: &serde_json::Value) -> String {
 }
 
 #[cfg(feature = "guest")]
-pub use guest::{CachedInsight, lookup, store};
+pub use guest::{CachedInsight, answer_cached, lookup, store};
 
 #[cfg(feature = "guest")]
 mod guest {
     use super::InsightKey;
     use crate::db::{Session, SessionError};
+    use crate::error::ApiError;
+    use crate::http::Call;
+    use serde_json::{Value, json};
     use spin_sdk::pg4::ParameterValue as P;
+
+    /// Answers from the caller's fresh cached insight for `key`, or runs
+    /// `compute` (which may read more in the same session) and caches its
+    /// answer; either way in the request's one transaction, with `cached` and
+    /// `calculatedAt` added to the answer.
+    pub fn answer_cached(
+        call: &Call,
+        key: &InsightKey,
+        compute: impl FnOnce(&Session) -> Result<Value, ApiError>,
+    ) -> Result<Value, ApiError> {
+        let session = call.session()?;
+        crate::analytics::record_usage(&session, &key.insight_type, key.family.kit())?;
+        if let Some(hit) = lookup(&session, key)? {
+            session.commit()?;
+            return Ok(with_meta(hit.data, true, hit.calculated_at));
+        }
+        let data = compute(&session)?;
+        let calculated_at = store(&session, key, &data)?;
+        session.commit()?;
+        Ok(with_meta(data, false, calculated_at))
+    }
+
+    fn with_meta(mut data: Value, cached: bool, calculated_at: String) -> Value {
+        if let Value::Object(map) = &mut data {
+            map.insert("cached".into(), json!(cached));
+            map.insert("calculatedAt".into(), json!(calculated_at));
+        }
+        data
+    }
 
     /// A fresh insight read from the cache.
     #[derive(Debug, Clone)]

@@ -51,6 +51,11 @@ impl Call {
             .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
     }
 
+    /// The body as JSON, for hashing the input of a cached insight.
+    pub fn json_value(&self) -> Result<serde_json::Value, ApiError> {
+        self.json()
+    }
+
     /// The signed-in user's id; 401 for callers that are not a user.
     pub fn user_id(&self) -> Result<&str, ApiError> {
         self.claims

@@ -171,6 +171,16 @@ pub enum AnalysisType {
 }
 
 impl AnalysisType {
+    /// The JSON name (`readiness`, `blockers`, `batching`, `all`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisType::Readiness => "readiness",
+            AnalysisType::Blockers => "blockers",
+            AnalysisType::Batching => "batching",
+            AnalysisType::All => "all",
+        }
+    }
+
     /// True when the readiness section must be computed.
     pub fn includes_readiness(self) -> bool {
         matches!(self, AnalysisType::Readiness | AnalysisType::All)

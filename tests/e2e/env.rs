@@ -129,6 +129,15 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `spinbase up --no-build` against `database_url` with extra flags.
     pub(crate) fn start(database_url: &str, extra: &[&str]) -> Result<Self> {
+        Self::start_with_env(database_url, extra, &[])
+    }
+
+    /// Same, with extra environment variables (e.g. `SPIN_VARIABLE_*`).
+    pub(crate) fn start_with_env(
+        database_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         build_components()?;
         let mut child = Command::new(binary())
             .current_dir(project_root())
@@ -143,6 +152,7 @@ impl Server {
             .args(extra)
             .env("SPINBASE_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -217,8 +227,17 @@ impl TestEnv {
 
     /// Same, with extra `up` flags.
     pub(crate) async fn start_with(test: &str, extra: &[&str]) -> Result<Self> {
+        Self::start_with_env(test, extra, &[]).await
+    }
+
+    /// Same, with extra `up` flags and environment variables.
+    pub(crate) async fn start_with_env(
+        test: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let db = TestDatabase::create(test).await?;
-        let server = Server::start(&db.url, extra)?;
+        let server = Server::start_with_env(&db.url, extra, env)?;
         Ok(Self {
             server,
             db,
@@ -260,6 +279,24 @@ impl TestEnv {
         let json = serde_json::from_str(&text).with_context(|| format!("not JSON: {text}"))?;
         Ok((status, json))
     }
+}
+
+/// Counts rows of `table` visible to `user` under RLS, as a function's session sees them.
+pub(crate) async fn count_as(db: &TestDatabase, user: &str, table: &str) -> Result<i64> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let claims = serde_json::json!({"sub": user, "role": "authenticated"}).to_string();
+    tx.execute(
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+        &[&claims],
+    )
+    .await?;
+    let count = tx
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await?
+        .get(0);
+    tx.rollback().await?;
+    Ok(count)
 }
 
 /// A registered user.

@@ -1,0 +1,39 @@
+//! events-optimizer: critical path, staffing gaps and run of show of an
+//! event, cached for 30 minutes per user, event and input (seed 004, Function 3).
+
+// `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
+#![allow(unsafe_code)]
+
+use serde_json::Value;
+use shared::ApiError;
+use shared::cache::{InsightFamily, InsightKey, answer_cached};
+use shared::events::{self, EventsRequest};
+use shared::http::{Call, Endpoint, serve};
+use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http_component;
+
+const ENDPOINT: Endpoint = Endpoint {
+    name: "events-optimizer",
+    methods: &[Method::Post],
+};
+
+#[http_component]
+fn handle(req: Request) -> impl IntoResponse {
+    serve(req, &ENDPOINT, optimize)
+}
+
+fn optimize(call: &Call) -> Result<Value, ApiError> {
+    call.user_id()?;
+    let request: EventsRequest = call.json()?;
+    request.validate()?;
+    let key = InsightKey::new(
+        InsightFamily::Events,
+        request.analysis_type.as_str(),
+        Some(&request.event.id),
+        &call.json_value()?,
+    );
+    answer_cached(call, &key, |_| {
+        let analysis = events::analyze(&request, call.now().div_euclid(60));
+        serde_json::to_value(&analysis).map_err(ApiError::internal)
+    })
+}

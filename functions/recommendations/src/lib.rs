@@ -1,0 +1,49 @@
+//! recommendations: packages, next actions and features for the caller,
+//! personalised by their preferences and usage, cached 5 minutes per user and
+//! input (seed 004, Function 5).
+
+// `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
+#![allow(unsafe_code)]
+
+use serde_json::Value;
+use shared::ApiError;
+use shared::cache::{InsightFamily, InsightKey, answer_cached};
+use shared::http::{Call, Endpoint, serve};
+use shared::preferences;
+use shared::recommendations::{self, RecommendationsRequest};
+use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http_component;
+
+const ENDPOINT: Endpoint = Endpoint {
+    name: "recommendations",
+    methods: &[Method::Post],
+};
+
+#[http_component]
+fn handle(req: Request) -> impl IntoResponse {
+    serve(req, &ENDPOINT, recommend)
+}
+
+fn recommend(call: &Call) -> Result<Value, ApiError> {
+    let caller = call.user_id()?.to_string();
+    let request: RecommendationsRequest = call.json()?;
+    request.validate()?;
+    if !request.user_id.eq_ignore_ascii_case(&caller) {
+        return Err(ApiError::Forbidden(
+            "userId must be your own user id".into(),
+        ));
+    }
+    let key = InsightKey::new(
+        InsightFamily::Recommendations,
+        request.recommendation_type.as_str(),
+        None,
+        &call.json_value()?,
+    );
+    answer_cached(call, &key, |session| {
+        let preferences = preferences::load(session)?;
+        let usage = recommendations::load_usage(session)?;
+        let signals = recommendations::signals_from(&preferences, &usage);
+        let answer = recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
+        serde_json::to_value(answer).map_err(ApiError::internal)
+    })
+}
