@@ -194,39 +194,8 @@ impl UserRole {
     }
 }
 
-/// Completion status of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    /// Not started.
-    Todo,
-    /// Started, not finished.
-    InProgress,
-    /// Finished.
-    Done,
-    /// Stopped by something outside the plan (approval, permit, supplier).
-    Blocked,
-}
-
-impl TaskStatus {
-    /// Every status.
-    pub const ALL: [TaskStatus; 4] = [
-        TaskStatus::Todo,
-        TaskStatus::InProgress,
-        TaskStatus::Done,
-        TaskStatus::Blocked,
-    ];
-
-    /// The snake_case wire name (`"in_progress"`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Todo => "todo",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Done => "done",
-            TaskStatus::Blocked => "blocked",
-        }
-    }
-}
+/// Completion status of a task (the events module's, so both analyses agree).
+pub use crate::events::TaskStatus;
 
 /// One task of the user's event or shoot plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

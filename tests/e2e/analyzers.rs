@@ -234,6 +234,17 @@ async fn media_scorer_scores_finds_missing_shots_and_selects() -> Result<()> {
 
     let (_, again) = env.post("media-scorer", Some(&alice.token), &body).await?;
     assert_eq!(again["cached"], true);
+    let mut changed = body.clone();
+    changed["assets"][2]["status"] = json!("approved");
+    let (_, recomputed) = env
+        .post("media-scorer", Some(&alice.token), &changed)
+        .await?;
+    assert_eq!(recomputed["cached"], false);
+    assert_eq!(
+        recomputed["missingShots"].as_array().map(Vec::len),
+        Some(1),
+        "s-2 is covered now"
+    );
     assert_private(&env, "media-scorer", &body, &alice).await
 }
 
@@ -322,5 +333,54 @@ async fn recommendations_rank_packages_and_next_actions_with_rationales() -> Res
         again["cached"], true,
         "answers are cached 5 minutes per user and input"
     );
+    assert_eq!(
+        count_as(&env.db, &alice.id, "public.assistant_insights").await?,
+        2
+    );
+
+    let bob = env.user().await?;
+    let mut bobs = packages.clone();
+    bobs["userId"] = json!(bob.id);
+    let (_, answer) = env.post("recommendations", Some(&bob.token), &bobs).await?;
+    assert_eq!(answer["cached"], false);
+    assert_eq!(
+        count_as(&env.db, &bob.id, "public.assistant_insights").await?,
+        1,
+        "Bob sees only his own"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn recommendations_reject_bad_input_and_write_nothing() -> Result<()> {
+    let env = TestEnv::start("recommendations_bad").await?;
+    let user = env.user().await?;
+    let cases = [
+        (
+            json!({"userId": user.id, "recommendationType": "gifts"}),
+            "unknown variant `gifts`",
+        ),
+        (
+            json!({"userId": user.id, "recommendationType": "packages", "context": {"budget": -5}}),
+            "context.budget",
+        ),
+        (
+            json!({"userId": user.id, "recommendationType": "packages", "context": {"timeline": "soon"}}),
+            "context.timeline",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, answer) = env
+            .post("recommendations", Some(&user.token), &body)
+            .await?;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(expected),
+            "`{message}` should mention `{expected}`"
+        );
+    }
+    assert_eq!(rows(&env, "public.assistant_insights").await?, 0);
+    assert_eq!(rows(&env, "public.analytics_events").await?, 0);
     Ok(())
 }
