@@ -132,7 +132,7 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
 /// instantiates. Stubs are added only when plain linking fails: wasmtime's
 /// stubbing does not see semver-compatible definitions (`wasi:http/types@0.2.6`
 /// served by a newer 0.2.x) and would shadow them with foreign resource types.
-fn link(
+pub fn link(
     linker: &wasmtime::component::Linker<host::InstanceState>,
     component: &wasmtime::component::Component,
 ) -> Result<ProxyPre<host::InstanceState>> {

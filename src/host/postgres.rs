@@ -171,7 +171,8 @@ impl PgClient {
         &self.client
     }
 
-    async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+    /// Prepares `sql` once per connection and reuses the statement after.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }

@@ -1,0 +1,807 @@
+//! `cargo bench --bench http`: drives every HTTP function of the release
+//! runtime and of a native baseline (the same domain code and the same
+//! database statements behind a plain hyper server) with a keep-alive load
+//! generator at concurrency 1 and 32, and measures cold start, instantiation
+//! and memory. Prints one table; figures go into the README.
+//!
+//! Environment: `BENCH_SECONDS` (per run, default 5), `BENCH_DATABASE_SERVER`
+//! (default postgres://postgres@127.0.0.1:5432).
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use shared::auth::{self, Role};
+use shared::cache::{InsightFamily, InsightKey};
+use spinbase::host::postgres::{PgClient, PgPools};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
+/// Users the load is spread over (one per connection), so the per-user rate
+/// limit row and cache rows are not one hot spot.
+const USERS: usize = 32;
+const NO_LIMIT: &str = "2000000000";
+
+type BodyFn = Arc<dyn Fn(u64) -> Bytes + Send + Sync>;
+
+struct Scenario {
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    body: BodyFn,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Stats {
+    requests: u64,
+    errors: u64,
+    rps: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bench())
+}
+
+async fn bench() -> Result<()> {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let duration = Duration::from_secs(seconds);
+    let server = std::env::var("BENCH_DATABASE_SERVER")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binary = env!("CARGO_BIN_EXE_spinbase");
+
+    eprintln!("building components");
+    let status = Command::new(binary)
+        .arg("build")
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("spinbase build failed");
+    }
+
+    let db_name = format!("spinbase_bench_{}", std::process::id());
+    let admin = spinbase::database::connect(&format!("{server}/postgres")).await?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+        .await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db_name}"))
+        .await?;
+    let url = format!("{server}/{db_name}");
+    spinbase::database::migrate(&url, &root.join("migrations")).await?;
+    let tokens = seed_users(&url).await?;
+
+    // Cold start: process start to the first answered request.
+    let cache = root.join(".spinbase/cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let (cold_child, cold_ms, _) = start_runtime(binary, root, &url).await?;
+    stop(cold_child);
+    let (child, warm_ms, runtime_addr) = start_runtime(binary, root, &url).await?;
+    let pid = child.id();
+    let idle_rss = rss_kib(pid, "VmRSS");
+
+    let pg = PgPools::new(16);
+    let native_addr = start_native(url.clone(), pg).await?;
+
+    let scenarios = scenarios();
+    println!();
+    println!(
+        "| function | cache | c | runtime req/s | p50 ms | p90 ms | p99 ms | errors / requests | native req/s | native p50 ms | runtime/native |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for scenario in &scenarios {
+        for concurrency in [1usize, 32] {
+            let runtime = load(runtime_addr, scenario, &tokens, concurrency, duration).await?;
+            let native = load(native_addr, scenario, &tokens, concurrency, duration).await?;
+            let (function, cache_state) = scenario
+                .name
+                .split_once(':')
+                .unwrap_or((scenario.name, "-"));
+            println!(
+                "| {function} | {cache_state} | {concurrency} | {:.0} | {:.2} | {:.2} | {:.2} | {}/{} | {:.0} | {:.2} | {:.2} |",
+                runtime.rps,
+                runtime.p50_ms,
+                runtime.p90_ms,
+                runtime.p99_ms,
+                runtime.errors + native.errors,
+                runtime.requests + native.requests,
+                native.rps,
+                native.p50_ms,
+                if native.rps > 0.0 {
+                    runtime.rps / native.rps
+                } else {
+                    0.0
+                }
+            );
+        }
+    }
+    let peak_rss = rss_kib(pid, "VmHWM");
+    stop(child);
+    let instantiate_us = instantiation_micros(root).await?;
+    println!();
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!(
+        "| cold start, empty compile cache (process start to first answer) | {cold_ms:.0} ms |"
+    );
+    println!("| cold start, warm compile cache | {warm_ms:.0} ms |");
+    println!("| instantiation of a pre-linked component (mean of 2000) | {instantiate_us:.1} µs |");
+    println!(
+        "| resident memory idle / peak | {:.1} MiB / {:.1} MiB |",
+        idle_rss / 1024.0,
+        peak_rss / 1024.0
+    );
+    println!(
+        "| machine | {} cores, {} |",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        cpu_model()
+    );
+    println!("| run | {seconds} s per cell, concurrency 1 and 32 over {USERS} users |");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+        .await?;
+    Ok(())
+}
+
+async fn seed_users(url: &str) -> Result<Vec<(String, String)>> {
+    let client = spinbase::database::connect(url).await?;
+    let mut tokens = Vec::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    for i in 0..USERS {
+        let id = uuid::Uuid::new_v4();
+        client
+            .execute(
+                "INSERT INTO auth.users (id, email) VALUES ($1, $2)",
+                &[&id, &format!("bench{i}@example.com")],
+            )
+            .await?;
+        let token = auth::sign(
+            &auth::user_claims(&id.to_string(), Role::Authenticated, now, 86_400),
+            SECRET.as_bytes(),
+        );
+        tokens.push((id.to_string(), token));
+    }
+    Ok(tokens)
+}
+
+async fn start_runtime(binary: &str, root: &Path, url: &str) -> Result<(Child, f64, SocketAddr)> {
+    let port = free_port()?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let started = Instant::now();
+    let child = Command::new(binary)
+        .current_dir(root)
+        .args([
+            "up",
+            "--no-build",
+            "--listen",
+            &addr.to_string(),
+            "--database-url",
+            url,
+        ])
+        .env("SPIN_VARIABLE_RATE_LIMIT_PER_MINUTE", NO_LIMIT)
+        .env("SPINBASE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let client = reqwest::Client::new();
+    let probe = format!("http://{addr}/functions/v1/logistics-analyzer");
+    while started.elapsed() < Duration::from_secs(120) {
+        if let Ok(response) = client
+            .request(reqwest::Method::OPTIONS, &probe)
+            .send()
+            .await
+            && response.status().is_success()
+        {
+            return Ok((child, started.elapsed().as_secs_f64() * 1000.0, addr));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    bail!("the runtime did not start")
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn rss_kib(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0.0)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// One keep-alive connection per concurrent client, each as its own user.
+async fn load(
+    addr: SocketAddr,
+    scenario: &Scenario,
+    tokens: &[(String, String)],
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Stats> {
+    let sequence = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for client in 0..concurrency {
+        let (user, token) = tokens[client % tokens.len()].clone();
+        let body = scenario.body.clone();
+        let method = scenario.method.clone();
+        let path = scenario.path;
+        let sequence = sequence.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(8192);
+            let mut errors = 0u64;
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            while Instant::now() < deadline {
+                let n = sequence.fetch_add(1, Ordering::Relaxed);
+                let payload = body(n);
+                let payload = rewrite_user(payload, &user);
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .header("host", addr.to_string())
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(Full::new(payload))?;
+                let sent = Instant::now();
+                match sender.send_request(request).await {
+                    Ok(response) => {
+                        let ok = response.status().is_success();
+                        let _ = response.into_body().collect().await;
+                        latencies.push(sent.elapsed());
+                        if !ok {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => {
+                        errors += 1;
+                        break;
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>((latencies, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (latencies, e) = task.await??;
+        all.extend(latencies);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
+        all[i].as_secs_f64() * 1000.0
+    };
+    Ok(Stats {
+        requests: all.len() as u64,
+        errors,
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p90_ms: pct(0.90),
+        p99_ms: pct(0.99),
+    })
+}
+
+/// Recommendations must name the caller: put the connection's user in.
+fn rewrite_user(payload: Bytes, user: &str) -> Bytes {
+    const MARK: &[u8] = b"__USER__";
+    match payload.windows(MARK.len()).position(|w| w == MARK) {
+        Some(at) => {
+            let mut out = Vec::with_capacity(payload.len() + 28);
+            out.extend_from_slice(&payload[..at]);
+            out.extend_from_slice(user.as_bytes());
+            out.extend_from_slice(&payload[at + MARK.len()..]);
+            Bytes::from(out)
+        }
+        None => payload,
+    }
+}
+
+fn fixed(value: Value) -> BodyFn {
+    let bytes = Bytes::from(value.to_string());
+    Arc::new(move |_| bytes.clone())
+}
+
+fn varying(make: impl Fn(u64) -> Value + Send + Sync + 'static) -> BodyFn {
+    Arc::new(move |n| Bytes::from(make(n).to_string()))
+}
+
+fn samples(n: usize) -> Value {
+    let categories = ["outerwear", "shoes", "bags", "jewelry", "knitwear"];
+    let statuses = [
+        "requested",
+        "in_transit",
+        "awaiting",
+        "on_set",
+        "shot",
+        "returned",
+    ];
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                let (category, status) = (categories[i % 5], statuses[i % 6]);
+                json!({"id": format!("s-{i}"), "name": format!("Sample {i}"), "category": category,
+                       "status": status, "isHero": i % 9 == 0, "dueDate": format!("2026-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                       "lookNumber": 1 + i % 40})
+            })
+            .collect(),
+    )
+}
+
+fn event(id: &str) -> Value {
+    let tasks: Vec<Value> = (0..30)
+        .map(|i| {
+            let deps: Vec<String> = if i == 0 { vec![] } else { vec![format!("t-{}", (i - 1) / 2)] };
+            let status = ["todo", "in_progress", "done", "todo"][i % 4];
+            json!({"id": format!("t-{i}"), "name": format!("Task {i}"), "durationMinutes": 30 + (i * 7) % 90,
+                   "dependsOn": deps, "status": status})
+        })
+        .collect();
+    json!({"id": id, "name": "SS27 Runway", "startsAt": "2099-02-01T18:00", "showMinutes": 45, "tasks": tasks,
+           "staffing": [{"role": "dresser", "block": "show", "required": 12}, {"role": "hair", "block": "setup", "required": 6}],
+           "assignments": [{"person": "A", "role": "dresser", "block": "show"}, {"person": "B", "role": "hair", "block": "setup"}],
+           "segments": [{"name": "opening", "minutes": 5}, {"name": "looks", "minutes": 35}]})
+}
+
+fn gallery() -> (Value, Value) {
+    let shot_types = [
+        "full_length",
+        "three_quarter",
+        "close_up",
+        "detail",
+        "back_view",
+    ];
+    let assets: Vec<Value> = (0..60)
+        .map(|i| {
+            let shot_type = shot_types[i % 5];
+            json!({"id": format!("a-{i}"), "lookId": format!("L{}", i % 12), "shotType": shot_type,
+                   "width": 4000 + (i % 5) * 500, "height": 6000, "format": "jpeg", "sharpness": 0.5 + (i % 5) as f64 / 10.0,
+                   "exposureEv": ((i % 7) as f64 - 3.0) / 4.0, "noise": (i % 4) as f64 / 10.0,
+                   "composition": {"ruleOfThirds": 0.6, "subjectFill": 0.6}, "brand": {"paletteMatch": 0.8, "logoVisible": i % 3 == 0, "onModel": true}})
+        })
+        .collect();
+    let shots: Vec<Value> = (0..30)
+        .map(|i| {
+            let shot_type = shot_types[i % 5];
+            json!({"id": format!("sh-{i}"), "lookId": format!("L{}", i % 15), "shotType": shot_type})
+        })
+        .collect();
+    (Value::Array(assets), Value::Array(shots))
+}
+
+fn scenarios() -> Vec<Scenario> {
+    let (assets, shots) = gallery();
+    let (assets2, shots2) = (assets.clone(), shots.clone());
+    let fifty = samples(50);
+    let thousand = samples(1000);
+    let fifty2 = fifty.clone();
+    vec![
+        Scenario {
+            name: "no-op (OPTIONS preflight through the component):-",
+            method: Method::OPTIONS,
+            path: "/functions/v1/logistics-analyzer",
+            body: fixed(Value::Null),
+        },
+        Scenario {
+            name: "logistics-analyzer (50 samples):hit",
+            method: Method::POST,
+            path: "/functions/v1/logistics-analyzer",
+            body: fixed(json!({"analysisType": "all", "sampleList": fifty, "trackerId": "bench"})),
+        },
+        Scenario {
+            name: "logistics-analyzer (50 samples):miss",
+            method: Method::POST,
+            path: "/functions/v1/logistics-analyzer",
+            body: varying(
+                move |n| json!({"analysisType": "all", "sampleList": fifty2, "trackerId": format!("t-{n}")}),
+            ),
+        },
+        Scenario {
+            name: "logistics-analyzer (1000 samples):miss",
+            method: Method::POST,
+            path: "/functions/v1/logistics-analyzer",
+            body: varying(
+                move |n| json!({"analysisType": "all", "sampleList": thousand, "trackerId": format!("k-{n}")}),
+            ),
+        },
+        Scenario {
+            name: "events-optimizer (30 tasks):hit",
+            method: Method::POST,
+            path: "/functions/v1/events-optimizer",
+            body: fixed(json!({"analysisType": "all", "event": event("bench")})),
+        },
+        Scenario {
+            name: "events-optimizer (30 tasks):miss",
+            method: Method::POST,
+            path: "/functions/v1/events-optimizer",
+            body: varying(|n| json!({"analysisType": "all", "event": event(&format!("e-{n}"))})),
+        },
+        Scenario {
+            name: "media-scorer (60 frames):hit",
+            method: Method::POST,
+            path: "/functions/v1/media-scorer",
+            body: fixed(
+                json!({"analysisType": "all", "assets": assets, "shotList": shots, "galleryId": "bench"}),
+            ),
+        },
+        Scenario {
+            name: "media-scorer (60 frames):miss",
+            method: Method::POST,
+            path: "/functions/v1/media-scorer",
+            body: varying(
+                move |n| json!({"analysisType": "all", "assets": assets2, "shotList": shots2, "galleryId": format!("g-{n}")}),
+            ),
+        },
+        Scenario {
+            name: "recommendations (packages):hit",
+            method: Method::POST,
+            path: "/functions/v1/recommendations",
+            body: fixed(
+                json!({"userId": "__USER__", "recommendationType": "packages", "context": {"budget": 20000, "timeline": "30d", "eventType": "runway"}}),
+            ),
+        },
+        Scenario {
+            name: "chat-orchestrator (blockers, 50 samples):-",
+            method: Method::POST,
+            path: "/functions/v1/chat-orchestrator",
+            body: fixed(
+                json!({"message": "Which samples are late?", "currentKit": "logistics", "currentRoute": "/logistics",
+                                      "sessionId": "6f1d1c2e-8a4b-4c59-9e2f-1a2b3c4d5e6f",
+                                      "conversationHistory": [{"role": "user", "content": "How ready are we?"}],
+                                      "userContext": {"sampleList": samples(50)}}),
+            ),
+        },
+    ]
+}
+
+/// Mean time to instantiate a pre-linked component from the pooling allocator.
+async fn instantiation_micros(root: &Path) -> Result<f64> {
+    use spinbase::engine;
+    use spinbase::host::{ComponentEnv, InstanceLimits, InstanceState};
+    let limits = engine::EngineLimits {
+        max_instances: 256,
+        max_memory_bytes: 128 << 20,
+    };
+    let engine = engine::build(limits)?;
+    let linker = spinbase::host::linker(&engine).map_err(anyhow::Error::from)?;
+    let wasm = root.join("target/wasm32-wasip2/release/logistics_analyzer.wasm");
+    let (component, _) = engine::load_component(&engine, &wasm, &root.join(".spinbase/cache"))?;
+    let pre = spinbase::up::link(&linker, &component)?;
+    let env = Arc::new(ComponentEnv {
+        id: "logistics-analyzer".into(),
+        variables: Default::default(),
+        outbound: Default::default(),
+    });
+    let pg = PgPools::new(1);
+    let rounds = 2000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let mut store = wasmtime::Store::new(
+            &engine,
+            InstanceState::new(
+                env.clone(),
+                pg.clone(),
+                InstanceLimits {
+                    max_memory_bytes: 128 << 20,
+                },
+            ),
+        );
+        store.epoch_deadline_async_yield_and_update(1);
+        pre.instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds))
+}
+
+// ---------------------------------------------------------------------------
+// The native baseline: the same statements and the same domain code, no Wasm.
+// ---------------------------------------------------------------------------
+
+async fn start_native(url: String, pg: Arc<PgPools>) -> Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new((url, pg));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let state = state.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(native(req, &state.0, &state.1).await)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(addr)
+}
+
+async fn native(
+    req: Request<hyper::body::Incoming>,
+    url: &str,
+    pg: &PgPools,
+) -> Response<Full<Bytes>> {
+    let respond = |status: StatusCode, body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        for (name, value) in shared::cors::HEADERS {
+            response
+                .headers_mut()
+                .insert(name, hyper::header::HeaderValue::from_static(value));
+        }
+        response
+    };
+    if req.method() == Method::OPTIONS {
+        return respond(StatusCode::OK, "ok".into());
+    }
+    match native_call(req, url, pg).await {
+        Ok(body) => respond(StatusCode::OK, body.to_string()),
+        Err(e) => respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            shared::error::envelope("internal", &e.to_string()).to_string(),
+        ),
+    }
+}
+
+async fn native_call(
+    req: Request<hyper::body::Incoming>,
+    url: &str,
+    pg: &PgPools,
+) -> Result<Value> {
+    let path = req.uri().path().to_string();
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = req.into_body().collect().await?.to_bytes();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let claims = auth::verify(auth::bearer(header.as_deref())?, SECRET.as_bytes(), now)?;
+    let user = claims.user_id()?.to_string();
+    let input: Value = serde_json::from_slice(&body)?;
+    let mut client = pg.acquire(url).await.map_err(anyhow::Error::msg)?;
+
+    let limit: i32 = NO_LIMIT.parse()?;
+    run(
+        &mut client,
+        "SELECT allowed, retry_after_seconds FROM public.rate_limit_hit($1::text::uuid, $2, 60)",
+        &[&user, &limit],
+    )
+    .await?;
+    run(&mut client, "BEGIN", &[]).await?;
+    let role = claims.role.as_str();
+    run(
+        &mut client,
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
+        &[&claims.raw, &role],
+    )
+    .await?;
+    let today = now.div_euclid(86_400);
+
+    if path.ends_with("chat-orchestrator") {
+        let request: shared::chat::ChatRequest = serde_json::from_value(input)?;
+        let preferences = shared::preferences::Preferences::default();
+        run(
+            &mut client,
+            "SELECT default_kit FROM public.user_preferences WHERE user_id = auth.uid()",
+            &[],
+        )
+        .await?;
+        let routing = shared::chat::route(&request);
+        let answer = shared::chat::run_skill(&routing, &request, &preferences, now.div_euclid(60))
+            .unwrap_or_else(|e| shared::chat::fallback(&routing, &e.0));
+        let answer = serde_json::to_value(answer)?;
+        let text = answer.to_string();
+        let intent = routing.detection.intent.as_str();
+        let skill = routing.skill.as_str();
+        run(&mut client, "INSERT INTO public.assistant_conversations (user_id, session_id, message, response, kit_context, page_route, intent_detected, skill_used, response_time_ms) VALUES (auth.uid(), $1::text::uuid, $2, $3::text::jsonb, $4, $5, $6, $7, 0)",
+            &[&request.session_id, &request.message, &text, &request.current_kit, &request.current_route, &intent, &skill]).await?;
+        record_usage(&mut client, "chat_assistant", "logistics").await?;
+        run(&mut client, "COMMIT", &[]).await?;
+        return Ok(answer);
+    }
+
+    // Recommendations read preferences and usage on a miss, as the function does.
+    let mut reads_signals = false;
+    let (key, compute): (InsightKey, Box<dyn FnOnce() -> Result<Value> + Send>) = if path
+        .ends_with("logistics-analyzer")
+    {
+        let request: shared::logistics::LogisticsRequest = serde_json::from_value(input.clone())?;
+        request.validate()?;
+        let key = InsightKey::new(
+            InsightFamily::Logistics,
+            request.analysis_type.as_str(),
+            request.tracker_id.as_deref(),
+            &input,
+        );
+        (
+            key,
+            Box::new(move || {
+                Ok(serde_json::to_value(shared::logistics::analyze(
+                    &request, today,
+                ))?)
+            }),
+        )
+    } else if path.ends_with("events-optimizer") {
+        let request: shared::events::EventsRequest = serde_json::from_value(input.clone())?;
+        request.validate()?;
+        let key = InsightKey::new(
+            InsightFamily::Events,
+            request.analysis_type.as_str(),
+            Some(&request.event.id),
+            &input,
+        );
+        (
+            key,
+            Box::new(move || {
+                Ok(serde_json::to_value(shared::events::analyze(
+                    &request,
+                    now.div_euclid(60),
+                ))?)
+            }),
+        )
+    } else if path.ends_with("media-scorer") {
+        let request: shared::media::MediaRequest = serde_json::from_value(input.clone())?;
+        request.validate()?;
+        let key = InsightKey::new(
+            InsightFamily::Media,
+            request.analysis_type.as_str(),
+            request.gallery_id.as_deref(),
+            &input,
+        );
+        (
+            key,
+            Box::new(move || Ok(serde_json::to_value(shared::media::analyze(&request))?)),
+        )
+    } else {
+        let request: shared::recommendations::RecommendationsRequest =
+            serde_json::from_value(input.clone())?;
+        request.validate()?;
+        let key = InsightKey::new(
+            InsightFamily::Recommendations,
+            request.recommendation_type.as_str(),
+            None,
+            &input,
+        );
+        reads_signals = true;
+        let signals = shared::recommendations::Signals::default();
+        (
+            key,
+            Box::new(move || {
+                Ok(serde_json::to_value(shared::recommendations::recommend(
+                    &request, &signals, today,
+                ))?)
+            }),
+        )
+    };
+    record_usage(&mut client, &key.insight_type, key.family.kit()).await?;
+    let hit = run(
+        &mut client,
+        "SELECT data::text, calculated_at FROM public.insight_cache_get($1, $2, $3)",
+        &[&key.insight_type, &key.context_id, &key.input_hash],
+    )
+    .await?;
+    let answer = match hit.first() {
+        Some(row) => {
+            let mut data: Value = serde_json::from_str(row.get::<_, &str>(0))?;
+            data["cached"] = json!(true);
+            data["calculatedAt"] = json!(row.get::<_, String>(1));
+            data
+        }
+        None => {
+            if reads_signals {
+                run(
+                    &mut client,
+                    "SELECT default_kit FROM public.user_preferences WHERE user_id = auth.uid()",
+                    &[],
+                )
+                .await?;
+                run(
+                    &mut client,
+                    "SELECT feature, own_count, user_share FROM public.assistant_feature_usage()",
+                    &[],
+                )
+                .await?;
+            }
+            let mut data = compute()?;
+            let text = data.to_string();
+            let ttl = key.family.ttl_secs();
+            let at = run(
+                &mut client,
+                "SELECT public.insight_cache_put($1, $2, $3, $4::text::jsonb, $5) AS calculated_at",
+                &[
+                    &key.insight_type,
+                    &key.context_id,
+                    &key.input_hash,
+                    &text,
+                    &ttl,
+                ],
+            )
+            .await?;
+            data["cached"] = json!(false);
+            data["calculatedAt"] = json!(at.first().map(|r| r.get::<_, String>(0)));
+            data
+        }
+    };
+    run(&mut client, "COMMIT", &[]).await?;
+    Ok(answer)
+}
+
+async fn record_usage(client: &mut PgClient, feature: &str, kit: &str) -> Result<()> {
+    run(client, "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) VALUES (auth.uid(), $1, jsonb_build_object('feature', $2::text), $3)", &[&"feature_used", &feature, &kit]).await?;
+    Ok(())
+}
+
+/// Runs a statement with the same per-connection prepared-statement cache the runtime uses.
+async fn run(
+    client: &mut PgClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>> {
+    let statement = client.prepare(sql).await.context("prepare")?;
+    Ok(client.client().query(&statement, params).await?)
+}
