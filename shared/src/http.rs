@@ -51,9 +51,13 @@ impl Call {
             .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
     }
 
-    /// The body as JSON, for hashing the input of a cached insight.
-    pub fn json_value(&self) -> Result<serde_json::Value, ApiError> {
-        self.json()
+    /// The body parsed once as JSON, then read as `T`; the JSON value comes
+    /// along to key a cached insight on the caller's exact input.
+    pub fn json_with_value<T: DeserializeOwned>(&self) -> Result<(T, serde_json::Value), ApiError> {
+        let value: serde_json::Value = self.json()?;
+        let typed = T::deserialize(&value)
+            .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
+        Ok((typed, value))
     }
 
     /// The signed-in user's id; 401 for callers that are not a user.

@@ -24,13 +24,13 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn optimize(call: &Call) -> Result<Value, ApiError> {
     call.user_id()?;
-    let request: EventsRequest = call.json()?;
+    let (request, input): (EventsRequest, Value) = call.json_with_value()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Events,
         request.analysis_type.as_str(),
         Some(&request.event.id),
-        &call.json_value()?,
+        &input,
     );
     answer_cached(call, &key, |_| {
         let analysis = events::analyze(&request, call.now().div_euclid(60));

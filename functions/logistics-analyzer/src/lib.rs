@@ -24,13 +24,13 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn analyze(call: &Call) -> Result<Value, ApiError> {
     call.user_id()?;
-    let request: LogisticsRequest = call.json()?;
+    let (request, input): (LogisticsRequest, Value) = call.json_with_value()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Logistics,
         request.analysis_type.as_str(),
         request.tracker_id.as_deref(),
-        &call.json_value()?,
+        &input,
     );
     answer_cached(call, &key, |_| {
         let analysis = logistics::analyze(&request, call.now().div_euclid(86_400));

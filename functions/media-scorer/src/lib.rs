@@ -24,13 +24,13 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn score(call: &Call) -> Result<Value, ApiError> {
     call.user_id()?;
-    let request: MediaRequest = call.json()?;
+    let (request, input): (MediaRequest, Value) = call.json_with_value()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Media,
         request.analysis_type.as_str(),
         request.gallery_id.as_deref(),
-        &call.json_value()?,
+        &input,
     );
     answer_cached(call, &key, |_| {
         serde_json::to_value(media::analyze(&request)).map_err(ApiError::internal)

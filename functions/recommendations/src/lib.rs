@@ -26,7 +26,7 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn recommend(call: &Call) -> Result<Value, ApiError> {
     let caller = call.user_id()?.to_string();
-    let request: RecommendationsRequest = call.json()?;
+    let (request, input): (RecommendationsRequest, Value) = call.json_with_value()?;
     request.validate()?;
     if !request.user_id.eq_ignore_ascii_case(&caller) {
         return Err(ApiError::Forbidden(
@@ -37,7 +37,7 @@ fn recommend(call: &Call) -> Result<Value, ApiError> {
         InsightFamily::Recommendations,
         request.recommendation_type.as_str(),
         None,
-        &call.json_value()?,
+        &input,
     );
     answer_cached(call, &key, |session| {
         let preferences = preferences::load(session)?;
