@@ -19,6 +19,22 @@ fn samples() -> Value {
     ]})
 }
 
+/// Sends `text` to the chat-orchestrator as `user`.
+async fn ask(
+    env: &TestEnv,
+    user: &TestUser,
+    text: &str,
+    session: &str,
+    context: Value,
+) -> Result<(u16, Value)> {
+    env.post(
+        "chat-orchestrator",
+        Some(&user.token),
+        &message(text, session, context),
+    )
+    .await
+}
+
 async fn conversation_rows(
     env: &TestEnv,
     user: &TestUser,
@@ -42,13 +58,7 @@ async fn a_question_is_routed_answered_and_logged() -> Result<()> {
     let env = TestEnv::start("chat_routing").await?;
     let user = env.user().await?;
     let session = uuid::Uuid::new_v4().to_string();
-    let (status, answer) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("Which samples are late?", &session, samples()),
-        )
-        .await?;
+    let (status, answer) = ask(&env, &user, "Which samples are late?", &session, samples()).await?;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["intent"], "question");
     assert_eq!(answer["skill"], "logistics_blockers");
@@ -72,13 +82,7 @@ async fn a_question_is_routed_answered_and_logged() -> Result<()> {
     assert!(logged[0].3 >= 0);
 
     // A follow-up without a topic continues the conversation loaded from the log.
-    let (_, follow) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("and what about the rest?", &session, samples()),
-        )
-        .await?;
+    let (_, follow) = ask(&env, &user, "and what about the rest?", &session, samples()).await?;
     assert_eq!(follow["skill"], "logistics_readiness", "{follow}");
     assert_eq!(
         follow["content"],
@@ -100,13 +104,7 @@ async fn an_invalid_message_gets_a_friendly_400_with_suggestions_and_nothing_log
     let env = TestEnv::start("chat_invalid").await?;
     let user = env.user().await?;
     let session = uuid::Uuid::new_v4().to_string();
-    let (status, answer) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("   ", &session, json!({})),
-        )
-        .await?;
+    let (status, answer) = ask(&env, &user, "   ", &session, json!({})).await?;
     assert_eq!(status, 400, "{answer}");
     assert!(
         answer["error"]["message"]
@@ -118,13 +116,7 @@ async fn an_invalid_message_gets_a_friendly_400_with_suggestions_and_nothing_log
         answer["error"]["suggestions"].as_array().map(Vec::len),
         Some(3)
     );
-    let (status, answer) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("hello", "not-a-uuid", json!({})),
-        )
-        .await?;
+    let (status, answer) = ask(&env, &user, "hello", "not-a-uuid", json!({})).await?;
     assert_eq!(status, 400, "{answer}");
     assert!(conversation_rows(&env, &user).await?.is_empty());
     Ok(())
@@ -139,13 +131,7 @@ async fn a_failing_skill_gets_a_fallback_answer() -> Result<()> {
         {"id": "s-1", "name": "Coat", "category": "outerwear", "status": "on_set"},
         {"id": "s-1", "name": "Boots", "category": "shoes", "status": "shot"}
     ]});
-    let (status, answer) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("how ready are we?", &session, duplicate),
-        )
-        .await?;
+    let (status, answer) = ask(&env, &user, "how ready are we?", &session, duplicate).await?;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["severity"], "warning");
     let content = answer["content"].as_str().unwrap_or_default();
@@ -169,13 +155,7 @@ async fn a_skill_past_its_time_budget_answers_taking_longer() -> Result<()> {
     .await?;
     let user = env.user().await?;
     let session = uuid::Uuid::new_v4().to_string();
-    let (status, answer) = env
-        .post(
-            "chat-orchestrator",
-            Some(&user.token),
-            &message("how ready are we?", &session, samples()),
-        )
-        .await?;
+    let (status, answer) = ask(&env, &user, "how ready are we?", &session, samples()).await?;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["content"],

@@ -281,16 +281,22 @@ impl TestEnv {
     }
 }
 
-/// Counts rows of `table` visible to `user` under RLS, as a function's session sees them.
-pub(crate) async fn count_as(db: &TestDatabase, user: &str, table: &str) -> Result<i64> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
+/// Makes the transaction act as `user`, the way a function's session does.
+pub(crate) async fn act_as(tx: &tokio_postgres::Transaction<'_>, user: &str) -> Result<()> {
     let claims = serde_json::json!({"sub": user, "role": "authenticated"}).to_string();
     tx.execute(
         "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
         &[&claims],
     )
     .await?;
+    Ok(())
+}
+
+/// Counts rows of `table` visible to `user` under RLS, as a function's session sees them.
+pub(crate) async fn count_as(db: &TestDatabase, user: &str, table: &str) -> Result<i64> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    act_as(&tx, user).await?;
     let count = tx
         .query_one(&format!("SELECT count(*) FROM {table}"), &[])
         .await?

@@ -1,6 +1,6 @@
 //! Tokens, row-level security between users, and connection hygiene.
 
-use crate::env::{TestDatabase, TestEnv, token_for};
+use crate::env::{TestDatabase, TestEnv, act_as, count_as, token_for};
 use anyhow::Result;
 use serde_json::json;
 use shared::auth::{self, Role};
@@ -50,27 +50,6 @@ async fn missing_forged_expired_and_anon_tokens_get_401_and_write_nothing() -> R
     Ok(())
 }
 
-/// Makes the transaction act as `user`, the way a function's session does.
-async fn act_as(tx: &tokio_postgres::Transaction<'_>, user: &str) -> Result<()> {
-    let claims = json!({"sub": user, "role": "authenticated"}).to_string();
-    tx.execute(
-        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-        &[&claims],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Counts with `sql` as `user`.
-async fn count_as(db: &TestDatabase, user: &str, sql: &str) -> Result<i64> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    act_as(&tx, user).await?;
-    let count = tx.query_one(sql, &[]).await?.get(0);
-    tx.rollback().await?;
-    Ok(count)
-}
-
 #[tokio::test]
 async fn another_user_cannot_read_or_reuse_an_insight() -> Result<()> {
     let env = TestEnv::start("security_rls").await?;
@@ -79,7 +58,7 @@ async fn another_user_cannot_read_or_reuse_an_insight() -> Result<()> {
     let (status, _) = env.post(FUNCTION, Some(&alice.token), &body()).await?;
     assert_eq!(status, 200);
 
-    let all = "SELECT count(*) FROM public.assistant_insights";
+    let all = "public.assistant_insights";
     assert_eq!(count_as(&env.db, &alice.id, all).await?, 1);
     assert_eq!(count_as(&env.db, &bob.id, all).await?, 0);
 
