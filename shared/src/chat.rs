@@ -2,7 +2,6 @@
 //! explainable intent detection, skill selection by kit and intent, and skills
 //! that answer from the same domain code as the analyzers.
 
-use crate::calendar::iso_datetime_from_minutes;
 use crate::events::{self, Event, EventsAnalysisType, EventsRequest};
 use crate::logistics::{self, AnalysisType, LogisticsRequest, Sample};
 use crate::media::{self, GalleryAsset, MediaAnalysisType, MediaRequest, ShotItem};
@@ -56,16 +55,6 @@ pub enum Topic {
 }
 
 impl Topic {
-    /// The kit that serves it.
-    pub fn kit(self) -> &'static str {
-        match self {
-            Topic::Logistics => "logistics",
-            Topic::Events => "events",
-            Topic::Media => "media",
-            Topic::Settings => "general",
-        }
-    }
-
     fn from_kit(kit: &str) -> Option<Topic> {
         match kit {
             "logistics" => Some(Topic::Logistics),
@@ -1144,11 +1133,6 @@ pub fn too_slow(routing: &Routing) -> ChatResponse {
     );
     r.follow_up = suggestions(routing.topic);
     r
-}
-
-/// Formats a time for answers.
-pub fn time_label(minutes: i64) -> String {
-    iso_datetime_from_minutes(minutes)
 }
 
 #[cfg(test)]
