@@ -11,7 +11,10 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -50,6 +53,28 @@ pub struct App {
     pg: Arc<PgPools>,
     database_url: String,
     instances: Arc<Semaphore>,
+    request_ids: RequestIds,
+}
+
+/// Request ids unique across restarts without a random draw per request:
+/// a random prefix per process and a counter, as 32 hex digits like a UUID.
+struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self {
+            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{n:016x}", self.prefix)
+    }
 }
 
 impl App {
@@ -67,6 +92,7 @@ impl App {
             pg,
             database_url,
             instances: Arc::new(Semaphore::new(max_instances)),
+            request_ids: RequestIds::new(),
         }
     }
 
@@ -116,7 +142,7 @@ impl App {
 
     async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
-        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        let request_id = self.request_ids.next();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let (function, mut response) = self.dispatch(req).await;
@@ -225,14 +251,15 @@ impl App {
         // Yield to the scheduler every epoch tick: a busy guest cannot starve
         // other requests, and the request timeout can fire.
         store.epoch_deadline_async_yield_and_update(1);
-        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
             .http()
             .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
         let pre = component.pre.clone();
-        let task = tokio::spawn(async move {
+        let id = component.env.id.clone();
+        let mut handler = Box::pin(async move {
             // The permit lives as long as the instance, body streaming included.
             let _instance = instance;
             let proxy = pre
@@ -245,20 +272,37 @@ impl App {
                 .await
                 .map_err(|e| e.context("the handler failed"))
         });
-        let task = AbortOnDrop(Some(task));
-        match receiver.await {
-            Ok(Ok(response)) => {
-                // Headers are out; the task may still stream the body.
-                task.detach();
-                Ok(response)
+        // The handler runs on this connection's task: handing it to another
+        // task (and often another worker thread) and back cost more than a
+        // small function's whole run. Only a handler still streaming its body
+        // once the headers are out moves to a task of its own.
+        let first = std::future::poll_fn(|cx| {
+            if let Poll::Ready(done) = handler.as_mut().poll(cx) {
+                return Poll::Ready(First::Finished(done));
             }
-            Ok(Err(code)) => Err(anyhow!("the function answered with error {code:?}")),
-            Err(_) => match task.join().await {
-                Ok(Ok(())) => Err(anyhow!("the function returned without setting a response")),
-                Ok(Err(e)) => Err(anyhow::Error::from(e).context("the function trapped")),
-                Err(e) => Err(anyhow!("the function's task failed: {e}")),
+            Pin::new(&mut receiver).poll(cx).map(First::Headers)
+        })
+        .await;
+        let headers = match first {
+            First::Headers(Ok(headers)) => {
+                if headers.is_ok() {
+                    tokio::spawn(async move {
+                        if let Err(e) = handler.await {
+                            tracing::warn!(component = %id, "streaming the response failed: {e:?}");
+                        }
+                    });
+                }
+                headers
+            }
+            // The guest dropped its response-outparam: its error says why.
+            First::Headers(Err(_)) => return Err(finished_without_response(handler.await)),
+            First::Finished(Ok(())) => match receiver.try_recv() {
+                Ok(headers) => headers,
+                Err(_) => return Err(finished_without_response(Ok(()))),
             },
-        }
+            First::Finished(Err(e)) => return Err(finished_without_response(Err(e))),
+        };
+        headers.map_err(|code| anyhow!("the function answered with error {code:?}"))
     }
 
     async fn health(&self) -> Response<HyperOutgoingBody> {
@@ -312,28 +356,17 @@ impl App {
     }
 }
 
-/// Aborts the request's task if the response is abandoned (timeout) before its headers.
-struct AbortOnDrop(Option<tokio::task::JoinHandle<wasmtime::Result<()>>>);
-
-impl AbortOnDrop {
-    fn detach(mut self) {
-        self.0 = None;
-    }
-
-    async fn join(mut self) -> Result<wasmtime::Result<()>, tokio::task::JoinError> {
-        match self.0.take() {
-            Some(task) => task.await,
-            None => Ok(Ok(())),
-        }
+fn finished_without_response(done: wasmtime::Result<()>) -> anyhow::Error {
+    match done {
+        Ok(()) => anyhow!("the function returned without setting a response"),
+        Err(e) => anyhow::Error::from(e).context("the function trapped"),
     }
 }
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
-    }
+/// What a request's handler did first: answer with headers, or end.
+enum First<H> {
+    Headers(Result<H, tokio::sync::oneshot::error::RecvError>),
+    Finished(wasmtime::Result<()>),
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<HyperOutgoingBody> {
