@@ -60,6 +60,44 @@ pub struct PooledClient {
 /// The host-side state of a guest's `connection` resource.
 pub struct PgConnection {
     client: PooledClient,
+    /// A `BEGIN` the guest ran that is not sent yet: it goes out with the
+    /// next statement, in the same round trip.
+    begin_deferred: bool,
+}
+
+impl PgConnection {
+    async fn query(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<RowSet, PgError> {
+        if is_plain_begin(sql, &params) {
+            self.begin_deferred = true;
+            return Ok(RowSet {
+                columns: Vec::new(),
+                rows: Vec::new(),
+            });
+        }
+        let begin = std::mem::take(&mut self.begin_deferred);
+        self.client.query(sql, params, begin).await
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<u64, PgError> {
+        if is_plain_begin(sql, &params) {
+            self.begin_deferred = true;
+            return Ok(0);
+        }
+        let begin = std::mem::take(&mut self.begin_deferred);
+        self.client.execute(sql, params, begin).await
+    }
+}
+
+/// A `BEGIN` (or `START TRANSACTION`) without options or parameters: it cannot
+/// fail on a healthy connection, so answering it before it reaches the server
+/// changes nothing the guest can observe but saves a round trip per transaction.
+fn is_plain_begin(sql: &str, params: &[ParameterValue]) -> bool {
+    let sql = sql.trim().trim_end_matches(';').trim_end();
+    params.is_empty()
+        && (sql.eq_ignore_ascii_case("begin")
+            || sql.eq_ignore_ascii_case("begin transaction")
+            || sql.eq_ignore_ascii_case("begin work")
+            || sql.eq_ignore_ascii_case("start transaction"))
 }
 
 impl PgPools {
@@ -184,6 +222,22 @@ impl PgClient {
         Ok(statement)
     }
 
+    /// Awaits `statement`, first sending a `BEGIN` in the same round trip
+    /// when `begin` is set. Both are queued on the connection in order when
+    /// first polled, so PostgreSQL runs them in order.
+    async fn after_begin<T>(
+        &self,
+        begin: bool,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, tokio_postgres::Error> {
+        if !begin {
+            return statement.await;
+        }
+        let (begun, result) = tokio::join!(self.client.batch_execute("BEGIN"), statement);
+        begun?;
+        result
+    }
+
     async fn run(
         &mut self,
         sql: &str,
@@ -200,17 +254,17 @@ impl PgClient {
         Ok((statement, params.into_iter().map(SqlParam).collect()))
     }
 
-    /// Runs a query and converts every row to Spin's value types.
+    /// Runs a query (after a `BEGIN`, if `begin`) and converts every row to Spin's value types.
     pub async fn query(
         &mut self,
         sql: &str,
         params: Vec<ParameterValue>,
+        begin: bool,
     ) -> Result<RowSet, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
         let rows = self
-            .client
-            .query(&statement, &refs)
+            .after_begin(begin, self.client.query(&statement, &refs))
             .await
             .map_err(query_error)?;
         let columns: Vec<Column> = statement
@@ -234,16 +288,16 @@ impl PgClient {
         Ok(RowSet { columns, rows: out })
     }
 
-    /// Runs a statement and returns the number of rows it affected.
+    /// Runs a statement (after a `BEGIN`, if `begin`) and returns the number of rows it affected.
     pub async fn execute(
         &mut self,
         sql: &str,
         params: Vec<ParameterValue>,
+        begin: bool,
     ) -> Result<u64, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.client
-            .execute(&statement, &refs)
+        self.after_begin(begin, self.client.execute(&statement, &refs))
             .await
             .map_err(query_error)
     }
@@ -527,7 +581,10 @@ impl pg::HostConnection for InstanceState {
             Ok(client) => client,
             Err(e) => return Ok(Err(PgError::ConnectionFailed(e))),
         };
-        Ok(Ok(self.table.push(PgConnection { client })?))
+        Ok(Ok(self.table.push(PgConnection {
+            client,
+            begin_deferred: false,
+        })?))
     }
 
     async fn query(
@@ -537,7 +594,7 @@ impl pg::HostConnection for InstanceState {
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, PgError>> {
         let connection = self.table.get_mut(&connection)?;
-        Ok(connection.client.query(&statement, params).await)
+        Ok(connection.query(&statement, params).await)
     }
 
     async fn execute(
@@ -547,11 +604,38 @@ impl pg::HostConnection for InstanceState {
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, PgError>> {
         let connection = self.table.get_mut(&connection)?;
-        Ok(connection.client.execute(&statement, params).await)
+        Ok(connection.execute(&statement, params).await)
     }
 
     async fn drop(&mut self, connection: Resource<PgConnection>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_begin_is_deferred() {
+        for sql in [
+            "BEGIN",
+            "begin;",
+            " Begin Transaction ",
+            "START TRANSACTION",
+            "begin work",
+        ] {
+            assert!(is_plain_begin(sql, &[]), "{sql}");
+        }
+        for sql in [
+            "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            "BEGIN; SELECT 1",
+            "COMMIT",
+            "SELECT 'begin'",
+        ] {
+            assert!(!is_plain_begin(sql, &[]), "{sql}");
+        }
+        assert!(!is_plain_begin("BEGIN", &[ParameterValue::Int32(1)]));
     }
 }
