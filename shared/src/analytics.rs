@@ -260,7 +260,7 @@ pub use guest::{insert, record_usage};
 
 #[cfg(feature = "guest")]
 mod guest {
-    use super::{AnalyticsEvent, EventType};
+    use super::{AnalyticsEvent, RECORD_USAGE_SQL};
     use crate::db::{Session, SessionError};
     use spin_sdk::pg4::ParameterValue as P;
 
@@ -281,22 +281,29 @@ mod guest {
     /// Records that the session's user used `feature` (a function records its own usage).
     pub fn record_usage(session: &Session, feature: &str, kit: &str) -> Result<(), SessionError> {
         session.execute(
-            "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context)
-             VALUES (auth.uid(), $1, jsonb_build_object('feature', $2::text), $3)",
-            &[
-                P::Str(EventType::FeatureUsed.as_str().to_string()),
-                P::Str(feature.to_string()),
-                P::Str(kit.to_string()),
-            ],
+            RECORD_USAGE_SQL,
+            &[P::Str(feature.to_string()), P::Str(kit.to_string())],
         )?;
         Ok(())
     }
 }
 
+/// The statement that records a `feature_used` event of the session's user:
+/// `$1` the feature, `$2` its kit. Other statements embed it (as a CTE) to
+/// record usage in the same round trip as their own work.
+pub const RECORD_USAGE_SQL: &str = "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) \
+     VALUES (auth.uid(), 'feature_used', jsonb_build_object('feature', $1::text), $2)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_usage_statement_records_feature_used_events() {
+        let event = format!("'{}'", EventType::FeatureUsed.as_str());
+        assert!(RECORD_USAGE_SQL.contains(&event));
+    }
 
     #[test]
     fn emails_phones_and_cards_are_redacted() {

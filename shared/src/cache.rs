@@ -57,17 +57,17 @@ pub struct InsightKey {
     pub insight_type: String,
     /// `context_id`: the entity analysed (a tracker or event id), or `default`.
     pub context_id: String,
-    /// SHA-256 of the canonical input, so a changed input misses.
+    /// SHA-256 of the request body, so a changed input misses.
     pub input_hash: String,
 }
 
 impl InsightKey {
-    /// Builds a key; `input` is hashed in canonical form (object keys sorted).
+    /// Builds a key for the request body `input`.
     pub fn new(
         family: InsightFamily,
         analysis: &str,
         context_id: Option<&str>,
-        input: &serde_json::Value,
+        input: &[u8],
     ) -> Self {
         Self {
             family,
@@ -78,71 +78,101 @@ impl InsightKey {
     }
 }
 
-/// Hex SHA-256 of a JSON value's canonical text (serde_json sorts object keys).
-pub fn input_hash(input: &serde_json::Value) -> String {
-    let digest = Sha256::digest(input.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// Hex SHA-256 of a request body as sent. Hashing the bytes, not a canonical
+/// re-serialisation, costs one pass instead of a parse into a tree and a
+/// print of it (most of a large request's time); a client sends the same
+/// input as the same bytes, and a body that differs only in spacing or key
+/// order at worst misses the cache once.
+pub fn input_hash(input: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(input);
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
+/// An insight's JSON object text with `cached` and `calculatedAt` put first,
+/// without parsing it; text that is not an object is kept whole under `data`.
+pub fn with_meta(data: &str, cached: bool, calculated_at: &str) -> String {
+    let at = serde_json::Value::from(calculated_at);
+    match data.trim_start().strip_prefix('{') {
+        Some(fields) => {
+            let separator = if fields.trim_start().starts_with('}') {
+                ""
+            } else {
+                ","
+            };
+            format!("{{\"cached\":{cached},\"calculatedAt\":{at}{separator}{fields}")
+        }
+        None => format!("{{\"cached\":{cached},\"calculatedAt\":{at},\"data\":{data}}}"),
+    }
 }
 
 #[cfg(feature = "guest")]
-pub use guest::{CachedInsight, answer_cached, lookup, store};
+pub use guest::{CachedInsight, answer_cached, lookup_recording_usage, store};
 
 #[cfg(feature = "guest")]
 mod guest {
-    use super::InsightKey;
-    use crate::db::{Session, SessionError};
+    use super::{InsightKey, with_meta};
+    use crate::analytics::RECORD_USAGE_SQL;
+    use crate::db::{Durability, Session, SessionError};
     use crate::error::ApiError;
-    use crate::http::Call;
-    use serde_json::{Value, json};
+    use crate::http::{Answer, Call};
+    use serde::Serialize;
     use spin_sdk::pg4::ParameterValue as P;
 
     /// Answers from the caller's fresh cached insight for `key`, or runs
     /// `compute` (which may read more in the same session) and caches its
     /// answer; either way in the request's one transaction, with `cached` and
-    /// `calculatedAt` added to the answer.
-    pub fn answer_cached(
+    /// `calculatedAt` added to the answer. The insight stays JSON text from
+    /// the database to the response: it is serialised once and never re-parsed.
+    pub fn answer_cached<T: Serialize>(
         call: &Call,
         key: &InsightKey,
-        compute: impl FnOnce(&Session) -> Result<Value, ApiError>,
-    ) -> Result<Value, ApiError> {
-        let session = call.session()?;
-        crate::analytics::record_usage(&session, &key.insight_type, key.family.kit())?;
-        if let Some(hit) = lookup(&session, key)? {
+        compute: impl FnOnce(&Session) -> Result<T, ApiError>,
+    ) -> Result<Answer, ApiError> {
+        // Cached insights and usage events are derived data and telemetry.
+        let session = call.session_with(Durability::Relaxed)?;
+        if let Some(hit) = lookup_recording_usage(&session, key)? {
             session.commit()?;
-            return Ok(with_meta(hit.data, true, hit.calculated_at));
+            return Ok(Answer::Text(with_meta(&hit.data, true, &hit.calculated_at)));
         }
-        let data = compute(&session)?;
+        let data = serde_json::to_string(&compute(&session)?).map_err(ApiError::internal)?;
         let calculated_at = store(&session, key, &data)?;
         session.commit()?;
-        Ok(with_meta(data, false, calculated_at))
-    }
-
-    fn with_meta(mut data: Value, cached: bool, calculated_at: String) -> Value {
-        if let Value::Object(map) = &mut data {
-            map.insert("cached".into(), json!(cached));
-            map.insert("calculatedAt".into(), json!(calculated_at));
-        }
-        data
+        Ok(Answer::Text(with_meta(&data, false, &calculated_at)))
     }
 
     /// A fresh insight read from the cache.
     #[derive(Debug, Clone)]
     pub struct CachedInsight {
-        /// The stored answer.
-        pub data: serde_json::Value,
+        /// The stored answer, as JSON text.
+        pub data: String,
         /// When it was calculated, RFC 3339 UTC.
         pub calculated_at: String,
     }
 
-    /// Reads a fresh insight for the session's user, counting the hit.
-    pub fn lookup(
+    /// Reads a fresh insight for the session's user, counting the hit, and
+    /// records the use of the insight's feature in the same statement (one
+    /// round trip instead of two).
+    pub fn lookup_recording_usage(
         session: &Session,
         key: &InsightKey,
     ) -> Result<Option<CachedInsight>, SessionError> {
+        // A data-modifying CTE runs to completion whether or not the main
+        // query returns a row.
+        let sql = format!(
+            "WITH usage AS ({RECORD_USAGE_SQL}) \
+             SELECT data::text, calculated_at FROM public.insight_cache_get($1, $3, $4)"
+        );
         let rows = session.query(
-            "SELECT data::text, calculated_at FROM public.insight_cache_get($1, $2, $3)",
+            &sql,
             &[
                 P::Str(key.insight_type.clone()),
+                P::Str(key.family.kit().to_string()),
                 P::Str(key.context_id.clone()),
                 P::Str(key.input_hash.clone()),
             ],
@@ -156,19 +186,14 @@ mod guest {
         let calculated_at: String = row
             .get("calculated_at")
             .ok_or_else(|| SessionError::decode("calculated_at"))?;
-        let data = serde_json::from_str(&data).map_err(|_| SessionError::decode("data"))?;
         Ok(Some(CachedInsight {
             data,
             calculated_at,
         }))
     }
 
-    /// Stores an insight with its family's TTL; returns its `calculated_at`.
-    pub fn store(
-        session: &Session,
-        key: &InsightKey,
-        data: &serde_json::Value,
-    ) -> Result<String, SessionError> {
+    /// Stores an insight (JSON text) with its family's TTL; returns its `calculated_at`.
+    pub fn store(session: &Session, key: &InsightKey, data: &str) -> Result<String, SessionError> {
         let rows = session.query(
             "SELECT public.insight_cache_put($1, $2, $3, $4::text::jsonb, $5) AS calculated_at",
             &[
@@ -189,16 +214,33 @@ mod guest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn hash_ignores_key_order_but_not_values() {
-        let a = input_hash(&json!({"a": 1, "b": [1, 2]}));
-        let b = input_hash(&json!({"b": [1, 2], "a": 1}));
-        let c = input_hash(&json!({"a": 1, "b": [2, 1]}));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(a.len(), 64);
+    fn hash_is_the_hex_sha256_of_the_body() {
+        // The SHA-256 test vector of "abc" (FIPS 180-2).
+        assert_eq!(
+            input_hash(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(input_hash(br#"{"a":[1,2]}"#), input_hash(br#"{"a":[2,1]}"#));
+    }
+
+    #[test]
+    fn meta_goes_first_and_the_text_stays_valid_json() {
+        let at = "2026-11-22T10:00:00.000Z";
+        let full: serde_json::Value =
+            serde_json::from_str(&with_meta(r#" {"a": 1, "b": [2]}"#, true, at)).unwrap();
+        assert_eq!(
+            full,
+            serde_json::json!({"cached": true, "calculatedAt": at, "a": 1, "b": [2]})
+        );
+        let empty: serde_json::Value = serde_json::from_str(&with_meta("{ }", false, at)).unwrap();
+        assert_eq!(
+            empty,
+            serde_json::json!({"cached": false, "calculatedAt": at})
+        );
+        let other: serde_json::Value = serde_json::from_str(&with_meta("[1]", false, at)).unwrap();
+        assert_eq!(other["data"], serde_json::json!([1]));
     }
 
     #[test]
@@ -207,7 +249,7 @@ mod tests {
         assert_eq!(InsightFamily::Events.ttl_secs(), 1800);
         assert_eq!(InsightFamily::Media.ttl_secs(), 600);
         assert_eq!(InsightFamily::Recommendations.ttl_secs(), 300);
-        let key = InsightKey::new(InsightFamily::Logistics, "all", None, &json!({}));
+        let key = InsightKey::new(InsightFamily::Logistics, "all", None, b"{}");
         assert_eq!(key.insight_type, "logistics_all");
         assert_eq!(key.context_id, "default");
     }

@@ -54,6 +54,27 @@ impl From<SessionError> for ApiError {
     }
 }
 
+/// How a session's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The commit returns once the transaction is on disk (user data).
+    Durable,
+    /// The commit returns before the flush, which follows within milliseconds
+    /// (`synchronous_commit = off`): for derived data and telemetry only
+    /// (cached insights, usage events). A crash in that window may lose the
+    /// last such transactions whole, never half of one.
+    Relaxed,
+}
+
+impl Durability {
+    fn synchronous_commit(self) -> &'static str {
+        match self {
+            Self::Durable => "on",
+            Self::Relaxed => "off",
+        }
+    }
+}
+
 /// One transaction under the caller's claims and role. Dropped without
 /// [`Session::commit`], it rolls back: nothing is half-written.
 pub struct Session {
@@ -68,7 +89,11 @@ impl Session {
     }
 
     /// Starts the transaction on `connection` as `claims`' role.
-    pub fn begin(connection: Connection, claims: &Claims) -> Result<Self, SessionError> {
+    pub fn begin(
+        connection: Connection,
+        claims: &Claims,
+        durability: Durability,
+    ) -> Result<Self, SessionError> {
         connection.execute("BEGIN", &[])?;
         let session = Self {
             connection,
@@ -76,10 +101,11 @@ impl Session {
         };
         // set_config(.., true) is SET LOCAL: it ends with the transaction.
         session.query(
-            "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
+            "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
             &[
                 ParameterValue::Str(claims.raw.clone()),
                 ParameterValue::Str(claims.role.as_str().to_string()),
+                ParameterValue::Str(durability.synchronous_commit().to_string()),
             ],
         )?;
         Ok(session)

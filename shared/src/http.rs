@@ -3,7 +3,7 @@
 
 use crate::auth::{self, Claims};
 use crate::cors;
-use crate::db::Session;
+use crate::db::{Durability, Session};
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Request, Response};
@@ -51,13 +51,9 @@ impl Call {
             .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
     }
 
-    /// The body parsed once as JSON, then read as `T`; the JSON value comes
-    /// along to key a cached insight on the caller's exact input.
-    pub fn json_with_value<T: DeserializeOwned>(&self) -> Result<(T, serde_json::Value), ApiError> {
-        let value: serde_json::Value = self.json()?;
-        let typed = T::deserialize(&value)
-            .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))?;
-        Ok((typed, value))
+    /// The request body as sent (to key a cached insight on the exact input).
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// The signed-in user's id; 401 for callers that are not a user.
@@ -69,11 +65,17 @@ impl Call {
 
     /// Starts the request's database transaction under the caller's role.
     pub fn session(&self) -> Result<Session, ApiError> {
+        self.session_with(Durability::Durable)
+    }
+
+    /// [`Call::session`] whose commit need not wait for the disk: for
+    /// requests that write only derived data or telemetry.
+    pub fn session_with(&self, durability: Durability) -> Result<Session, ApiError> {
         let connection = match self.connection.borrow_mut().take() {
             Some(connection) => connection,
             None => Session::connect(&self.database_url)?,
         };
-        Ok(Session::begin(connection, &self.claims)?)
+        Ok(Session::begin(connection, &self.claims, durability)?)
     }
 
     /// Seconds since the epoch when the request arrived.
@@ -82,18 +84,35 @@ impl Call {
     }
 }
 
+/// A handler's answer: a JSON value, or JSON text that is already serialised
+/// (a cached insight), sent as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// A value to serialise.
+    Value(serde_json::Value),
+    /// Serialised JSON.
+    Text(String),
+}
+
+impl From<serde_json::Value> for Answer {
+    fn from(value: serde_json::Value) -> Self {
+        Self::Value(value)
+    }
+}
+
 /// Serves one request: `handler` runs only for an allowed method and a valid token.
-pub fn serve(
+pub fn serve<A: Into<Answer>>(
     req: Request,
     endpoint: &Endpoint,
-    handler: impl FnOnce(&Call) -> Result<serde_json::Value, ApiError>,
+    handler: impl FnOnce(&Call) -> Result<A, ApiError>,
 ) -> Response {
     if *req.method() == Method::Options {
         return with_cors(Response::builder().status(200).body("ok").build());
     }
     let result = authorize(&req, endpoint).and_then(|call| handler(&call));
-    match result {
-        Ok(value) => json_response(200, &value),
+    match result.map(Into::into) {
+        Ok(Answer::Value(value)) => json_response(200, value.to_string()),
+        Ok(Answer::Text(text)) => json_response(200, text),
         Err(e) => error_response(endpoint, &e),
     }
 }
@@ -170,12 +189,12 @@ fn allowed_methods(endpoint: &Endpoint) -> String {
     methods.join(", ")
 }
 
-fn json_response(status: u16, value: &serde_json::Value) -> Response {
+fn json_response(status: u16, body: String) -> Response {
     with_cors(
         Response::builder()
             .status(status)
             .header("content-type", "application/json")
-            .body(value.to_string())
+            .body(body)
             .build(),
     )
 }
@@ -185,7 +204,7 @@ fn error_response(endpoint: &Endpoint, e: &ApiError) -> Response {
         // Whose fault: ours. The client gets a generic message; the log keeps the cause.
         eprintln!("{}: internal error: {cause}", endpoint.name);
     }
-    let mut response = json_response(e.status(), &e.envelope());
+    let mut response = json_response(e.status(), e.envelope().to_string());
     match e {
         ApiError::MethodNotAllowed { allowed, .. } => {
             response.set_header("allow", allowed.as_str())

@@ -4,11 +4,10 @@
 // `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
 #![allow(unsafe_code)]
 
-use serde_json::Value;
 use shared::ApiError;
 use shared::cache::{InsightFamily, InsightKey, answer_cached};
 use shared::events::{self, EventsRequest};
-use shared::http::{Call, Endpoint, serve};
+use shared::http::{Answer, Call, Endpoint, serve};
 use spin_sdk::http::{IntoResponse, Method, Request};
 use spin_sdk::http_component;
 
@@ -22,18 +21,18 @@ fn handle(req: Request) -> impl IntoResponse {
     serve(req, &ENDPOINT, optimize)
 }
 
-fn optimize(call: &Call) -> Result<Value, ApiError> {
+fn optimize(call: &Call) -> Result<Answer, ApiError> {
     call.user_id()?;
-    let (request, input): (EventsRequest, Value) = call.json_with_value()?;
+    let request: EventsRequest = call.json()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Events,
         request.analysis_type.as_str(),
         Some(&request.event.id),
-        &input,
+        call.body(),
     );
     answer_cached(call, &key, |_| {
         let analysis = events::analyze(&request, call.now().div_euclid(60));
-        serde_json::to_value(&analysis).map_err(ApiError::internal)
+        Ok(analysis)
     })
 }

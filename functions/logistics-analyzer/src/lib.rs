@@ -4,10 +4,9 @@
 // `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
 #![allow(unsafe_code)]
 
-use serde_json::Value;
 use shared::ApiError;
 use shared::cache::{InsightFamily, InsightKey, answer_cached};
-use shared::http::{Call, Endpoint, serve};
+use shared::http::{Answer, Call, Endpoint, serve};
 use shared::logistics::{self, LogisticsRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
 use spin_sdk::http_component;
@@ -22,18 +21,18 @@ fn handle(req: Request) -> impl IntoResponse {
     serve(req, &ENDPOINT, analyze)
 }
 
-fn analyze(call: &Call) -> Result<Value, ApiError> {
+fn analyze(call: &Call) -> Result<Answer, ApiError> {
     call.user_id()?;
-    let (request, input): (LogisticsRequest, Value) = call.json_with_value()?;
+    let request: LogisticsRequest = call.json()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Logistics,
         request.analysis_type.as_str(),
         request.tracker_id.as_deref(),
-        &input,
+        call.body(),
     );
     answer_cached(call, &key, |_| {
         let analysis = logistics::analyze(&request, call.now().div_euclid(86_400));
-        serde_json::to_value(&analysis).map_err(ApiError::internal)
+        Ok(analysis)
     })
 }

@@ -4,10 +4,9 @@
 // `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
 #![allow(unsafe_code)]
 
-use serde_json::Value;
 use shared::ApiError;
 use shared::cache::{InsightFamily, InsightKey, answer_cached};
-use shared::http::{Call, Endpoint, serve};
+use shared::http::{Answer, Call, Endpoint, serve};
 use shared::media::{self, MediaRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
 use spin_sdk::http_component;
@@ -22,17 +21,15 @@ fn handle(req: Request) -> impl IntoResponse {
     serve(req, &ENDPOINT, score)
 }
 
-fn score(call: &Call) -> Result<Value, ApiError> {
+fn score(call: &Call) -> Result<Answer, ApiError> {
     call.user_id()?;
-    let (request, input): (MediaRequest, Value) = call.json_with_value()?;
+    let request: MediaRequest = call.json()?;
     request.validate()?;
     let key = InsightKey::new(
         InsightFamily::Media,
         request.analysis_type.as_str(),
         request.gallery_id.as_deref(),
-        &input,
+        call.body(),
     );
-    answer_cached(call, &key, |_| {
-        serde_json::to_value(media::analyze(&request)).map_err(ApiError::internal)
-    })
+    answer_cached(call, &key, |_| Ok(media::analyze(&request)))
 }

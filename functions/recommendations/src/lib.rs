@@ -5,10 +5,9 @@
 // `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
 #![allow(unsafe_code)]
 
-use serde_json::Value;
 use shared::ApiError;
 use shared::cache::{InsightFamily, InsightKey, answer_cached};
-use shared::http::{Call, Endpoint, serve};
+use shared::http::{Answer, Call, Endpoint, serve};
 use shared::preferences;
 use shared::recommendations::{self, RecommendationsRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -24,9 +23,9 @@ fn handle(req: Request) -> impl IntoResponse {
     serve(req, &ENDPOINT, recommend)
 }
 
-fn recommend(call: &Call) -> Result<Value, ApiError> {
+fn recommend(call: &Call) -> Result<Answer, ApiError> {
     let caller = call.user_id()?.to_string();
-    let (request, input): (RecommendationsRequest, Value) = call.json_with_value()?;
+    let request: RecommendationsRequest = call.json()?;
     request.validate()?;
     if !request.user_id.eq_ignore_ascii_case(&caller) {
         return Err(ApiError::Forbidden(
@@ -37,13 +36,13 @@ fn recommend(call: &Call) -> Result<Value, ApiError> {
         InsightFamily::Recommendations,
         request.recommendation_type.as_str(),
         None,
-        &input,
+        call.body(),
     );
     answer_cached(call, &key, |session| {
         let preferences = preferences::load(session)?;
         let usage = recommendations::load_usage(session)?;
         let signals = recommendations::signals_from(&preferences, &usage);
         let answer = recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
-        serde_json::to_value(answer).map_err(ApiError::internal)
+        Ok(answer)
     })
 }
