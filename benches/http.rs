@@ -4,8 +4,9 @@
 //! generator at concurrency 1 and 32, and measures cold start, instantiation
 //! and memory. Prints one table; figures go into the README.
 //!
-//! Environment: `BENCH_SECONDS` (per run, default 5), `BENCH_DATABASE_SERVER`
-//! (default postgres://postgres@127.0.0.1:5432).
+//! Environment: `BENCH_SECONDS` (per run, default 5), `BENCH_ONLY` (run only
+//! the scenarios whose name contains it), `BENCH_DATABASE_SERVER` (default
+//! postgres://postgres@127.0.0.1:5432).
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -24,11 +25,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 
+// The same allocator as the runtime, so the baseline differs only in the Wasm.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
 /// Users the load is spread over (one per connection), so the per-user rate
 /// limit row and cache rows are not one hot spot.
 const USERS: usize = 32;
 const NO_LIMIT: &str = "2000000000";
+/// Where the hello-world app and the native baseline answer "Hello, world!".
+const HELLO_PATH: &str = "/hello";
+/// Where a varying body puts the request's sequence number.
+const SEQUENCE_MARK: &str = "__N__";
 
 type BodyFn = Arc<dyn Fn(u64) -> Bytes + Send + Sync>;
 
@@ -75,6 +84,16 @@ async fn bench() -> Result<()> {
     if !status.success() {
         bail!("spinbase build failed");
     }
+    let hello_manifest = root.join("benches/hello-world/spin.toml");
+    let status = Command::new(binary)
+        .arg("--manifest")
+        .arg(&hello_manifest)
+        .arg("build")
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building the hello-world component failed");
+    }
 
     let db_name = format!("spinbase_bench_{}", std::process::id());
     let admin = spinbase::database::connect(&format!("{server}/postgres")).await?;
@@ -91,24 +110,42 @@ async fn bench() -> Result<()> {
     // Cold start: process start to the first answered request.
     let cache = root.join(".spinbase/cache");
     let _ = std::fs::remove_dir_all(&cache);
-    let (cold_child, cold_ms, _) = start_runtime(binary, root, &url).await?;
+    let app_manifest = root.join("spin.toml");
+    let app_probe = "/functions/v1/logistics-analyzer";
+    let (cold_child, cold_ms, _) = start_runtime(binary, &app_manifest, app_probe, &url).await?;
     stop(cold_child);
-    let (child, warm_ms, runtime_addr) = start_runtime(binary, root, &url).await?;
+    let (child, warm_ms, runtime_addr) =
+        start_runtime(binary, &app_manifest, app_probe, &url).await?;
+    let (hello_child, _, hello_addr) = start_runtime(binary, &hello_manifest, "/", &url).await?;
     let pid = child.id();
     let idle_rss = rss_kib(pid, "VmRSS");
 
     let pg = PgPools::new(16);
     let native_addr = start_native(url.clone(), pg).await?;
 
-    let scenarios = scenarios();
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let scenarios: Vec<Scenario> = scenarios()
+        .into_iter()
+        .filter(|s| s.name.contains(only.as_str()))
+        .collect();
     println!();
     println!(
         "| function | cache | c | runtime req/s | p50 ms | p90 ms | p99 ms | errors / requests | native req/s | native p50 ms | runtime/native |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for scenario in &scenarios {
+        if scenario.name.ends_with(":hit") {
+            // Every user's row cached first, so a "hit" cell measures hits only
+            // (the runtime and the baseline share the database).
+            warm_cache(runtime_addr, scenario, &tokens).await?;
+        }
         for concurrency in [1usize, 32] {
-            let runtime = load(runtime_addr, scenario, &tokens, concurrency, duration).await?;
+            let addr = if scenario.path == HELLO_PATH {
+                hello_addr
+            } else {
+                runtime_addr
+            };
+            let runtime = load(addr, scenario, &tokens, concurrency, duration).await?;
             let native = load(native_addr, scenario, &tokens, concurrency, duration).await?;
             let (function, cache_state) = scenario
                 .name
@@ -134,6 +171,11 @@ async fn bench() -> Result<()> {
     }
     let peak_rss = rss_kib(pid, "VmHWM");
     stop(child);
+    if let Some(table) = wrk_table(hello_addr, native_addr, seconds) {
+        println!();
+        println!("{table}");
+    }
+    stop(hello_child);
     let instantiate_us = instantiation_micros(root).await?;
     println!();
     println!("| measure | value |");
@@ -185,12 +227,19 @@ async fn seed_users(url: &str) -> Result<Vec<(String, String)>> {
     Ok(tokens)
 }
 
-async fn start_runtime(binary: &str, root: &Path, url: &str) -> Result<(Child, f64, SocketAddr)> {
+/// Starts `spinbase up` for `manifest`; returns once `probe` answers OPTIONS.
+async fn start_runtime(
+    binary: &str,
+    manifest: &Path,
+    probe: &str,
+    url: &str,
+) -> Result<(Child, f64, SocketAddr)> {
     let port = free_port()?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let started = Instant::now();
     let child = Command::new(binary)
-        .current_dir(root)
+        .arg("--manifest")
+        .arg(manifest)
         .args([
             "up",
             "--no-build",
@@ -205,7 +254,7 @@ async fn start_runtime(binary: &str, root: &Path, url: &str) -> Result<(Child, f
         .stderr(Stdio::null())
         .spawn()?;
     let client = reqwest::Client::new();
-    let probe = format!("http://{addr}/functions/v1/logistics-analyzer");
+    let probe = format!("http://{addr}{probe}");
     while started.elapsed() < Duration::from_secs(120) {
         if let Ok(response) = client
             .request(reqwest::Method::OPTIONS, &probe)
@@ -335,6 +384,67 @@ async fn load(
     })
 }
 
+/// The hello-world component and its native twin under wrk, as Spin's own
+/// figures were measured (2 threads, 32 connections; 1 thread, 1 connection);
+/// `None` when wrk is not installed.
+fn wrk_table(hello: SocketAddr, native: SocketAddr, seconds: u64) -> Option<String> {
+    let mut table = String::from(
+        "| hello-world under wrk | connections | req/s | p50 | p90 | p99 |\n| --- | --- | --- | --- | --- | --- |",
+    );
+    for (who, addr) in [("runtime", hello), ("native", native)] {
+        for (threads, connections) in [(1, 1), (2, 32)] {
+            let output = Command::new("wrk")
+                .args([
+                    format!("-t{threads}"),
+                    format!("-c{connections}"),
+                    format!("-d{seconds}s"),
+                    "--latency".into(),
+                    format!("http://{addr}{HELLO_PATH}"),
+                ])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            let field = |label: &str| -> String {
+                text.lines()
+                    .find(|l| l.trim_start().starts_with(label))
+                    .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+                    .unwrap_or_else(|| "?".into())
+            };
+            table.push_str(&format!(
+                "\n| {who} | {connections} | {} | {} | {} | {} |",
+                field("Requests/sec:"),
+                field("50%"),
+                field("90%"),
+                field("99%"),
+            ));
+        }
+    }
+    Some(table)
+}
+
+/// Sends `scenario`'s request once as every user.
+async fn warm_cache(
+    addr: SocketAddr,
+    scenario: &Scenario,
+    tokens: &[(String, String)],
+) -> Result<()> {
+    let client = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(scenario.method.as_str().as_bytes())?;
+    for (user, token) in tokens {
+        let response = client
+            .request(method.clone(), format!("http://{addr}{}", scenario.path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(rewrite_user((scenario.body)(0), user))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("warming {} failed: {}", scenario.name, response.status());
+        }
+    }
+    Ok(())
+}
+
 /// Recommendations must name the caller: put the connection's user in.
 fn rewrite_user(payload: Bytes, user: &str) -> Bytes {
     const MARK: &[u8] = b"__USER__";
@@ -355,8 +465,22 @@ fn fixed(value: Value) -> BodyFn {
     Arc::new(move |_| bytes.clone())
 }
 
-fn varying(make: impl Fn(u64) -> Value + Send + Sync + 'static) -> BodyFn {
-    Arc::new(move |n| Bytes::from(make(n).to_string()))
+/// A body serialised once, with `__N__` replaced by the request's sequence
+/// number, so every request misses the cache without the load generator
+/// spending more time building bodies than the server spends answering them.
+fn varying(template: Value) -> BodyFn {
+    let text = template.to_string();
+    let (head, tail) = text.split_once(SEQUENCE_MARK).map_or_else(
+        || (text.clone(), String::new()),
+        |(h, t)| (h.to_string(), t.to_string()),
+    );
+    Arc::new(move |n| {
+        let mut body = String::with_capacity(head.len() + tail.len() + 20);
+        body.push_str(&head);
+        body.push_str(&n.to_string());
+        body.push_str(&tail);
+        Bytes::from(body)
+    })
 }
 
 fn samples(n: usize) -> Value {
@@ -430,6 +554,12 @@ fn scenarios() -> Vec<Scenario> {
     let fifty2 = fifty.clone();
     vec![
         Scenario {
+            name: "hello-world component:-",
+            method: Method::GET,
+            path: HELLO_PATH,
+            body: fixed(Value::Null),
+        },
+        Scenario {
             name: "no-op (OPTIONS preflight through the component):-",
             method: Method::OPTIONS,
             path: "/functions/v1/logistics-analyzer",
@@ -446,7 +576,7 @@ fn scenarios() -> Vec<Scenario> {
             method: Method::POST,
             path: "/functions/v1/logistics-analyzer",
             body: varying(
-                move |n| json!({"analysisType": "all", "sampleList": fifty2, "trackerId": format!("t-{n}")}),
+                json!({"analysisType": "all", "sampleList": fifty2, "trackerId": "t-__N__"}),
             ),
         },
         Scenario {
@@ -454,7 +584,7 @@ fn scenarios() -> Vec<Scenario> {
             method: Method::POST,
             path: "/functions/v1/logistics-analyzer",
             body: varying(
-                move |n| json!({"analysisType": "all", "sampleList": thousand, "trackerId": format!("k-{n}")}),
+                json!({"analysisType": "all", "sampleList": thousand, "trackerId": "k-__N__"}),
             ),
         },
         Scenario {
@@ -467,7 +597,7 @@ fn scenarios() -> Vec<Scenario> {
             name: "events-optimizer (30 tasks):miss",
             method: Method::POST,
             path: "/functions/v1/events-optimizer",
-            body: varying(|n| json!({"analysisType": "all", "event": event(&format!("e-{n}"))})),
+            body: varying(json!({"analysisType": "all", "event": event("e-__N__")})),
         },
         Scenario {
             name: "media-scorer (60 frames):hit",
@@ -482,7 +612,7 @@ fn scenarios() -> Vec<Scenario> {
             method: Method::POST,
             path: "/functions/v1/media-scorer",
             body: varying(
-                move |n| json!({"analysisType": "all", "assets": assets2, "shotList": shots2, "galleryId": format!("g-{n}")}),
+                json!({"analysisType": "all", "assets": assets2, "shotList": shots2, "galleryId": "g-__N__"}),
             ),
         },
         Scenario {
@@ -596,8 +726,11 @@ async fn native(
     if req.method() == Method::OPTIONS {
         return respond(StatusCode::OK, "ok".into());
     }
+    if req.uri().path() == HELLO_PATH {
+        return Response::new(Full::new(Bytes::from_static(b"Hello, world!")));
+    }
     match native_call(req, url, pg).await {
-        Ok(body) => respond(StatusCode::OK, body.to_string()),
+        Ok(body) => respond(StatusCode::OK, body),
         Err(e) => respond(
             StatusCode::INTERNAL_SERVER_ERROR,
             shared::error::envelope("internal", &e.to_string()).to_string(),
@@ -609,7 +742,7 @@ async fn native_call(
     req: Request<hyper::body::Incoming>,
     url: &str,
     pg: &PgPools,
-) -> Result<Value> {
+) -> Result<String> {
     let path = req.uri().path().to_string();
     let header = req
         .headers()
@@ -622,7 +755,6 @@ async fn native_call(
         .as_secs() as i64;
     let claims = auth::verify(auth::bearer(header.as_deref())?, SECRET.as_bytes(), now)?;
     let user = claims.user_id()?.to_string();
-    let input: Value = serde_json::from_slice(&body)?;
     let mut client = pg.acquire(url).await.map_err(anyhow::Error::msg)?;
 
     let limit: i32 = NO_LIMIT.parse()?;
@@ -632,18 +764,29 @@ async fn native_call(
         &[&user, &limit],
     )
     .await?;
-    run(&mut client, "BEGIN", &[]).await?;
     let role = claims.role.as_str();
-    run(
-        &mut client,
-        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)",
-        &[&claims.raw, &role],
-    )
-    .await?;
+    // Chat writes user data (durable commit); the analyzers derived data and telemetry.
+    let durability = if path.ends_with("chat-orchestrator") {
+        "on"
+    } else {
+        "off"
+    };
+    // BEGIN goes out with the session's first statement, as the runtime sends it.
+    let claims_statement = client.prepare(
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
+    ).await?;
+    let claims_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&claims.raw, &role, &durability];
+    let (begun, claimed) = tokio::join!(
+        client.client().batch_execute("BEGIN"),
+        client.client().query(&claims_statement, &claims_params)
+    );
+    begun?;
+    claimed?;
     let today = now.div_euclid(86_400);
 
     if path.ends_with("chat-orchestrator") {
-        let request: shared::chat::ChatRequest = serde_json::from_value(input)?;
+        let request: shared::chat::ChatRequest = serde_json::from_slice(&body)?;
         let preferences = shared::preferences::Preferences::default();
         run(
             &mut client,
@@ -662,96 +805,98 @@ async fn native_call(
             &[&request.session_id, &request.message, &text, &request.current_kit, &request.current_route, &intent, &skill]).await?;
         record_usage(&mut client, "chat_assistant", "logistics").await?;
         run(&mut client, "COMMIT", &[]).await?;
-        return Ok(answer);
+        return Ok(text);
     }
 
     // Recommendations read preferences and usage on a miss, as the function does.
     let mut reads_signals = false;
-    let (key, compute): (InsightKey, Box<dyn FnOnce() -> Result<Value> + Send>) = if path
-        .ends_with("logistics-analyzer")
-    {
-        let request: shared::logistics::LogisticsRequest = serde_json::from_value(input.clone())?;
-        request.validate()?;
-        let key = InsightKey::new(
-            InsightFamily::Logistics,
-            request.analysis_type.as_str(),
-            request.tracker_id.as_deref(),
-            &input,
-        );
-        (
-            key,
-            Box::new(move || {
-                Ok(serde_json::to_value(shared::logistics::analyze(
-                    &request, today,
-                ))?)
-            }),
-        )
-    } else if path.ends_with("events-optimizer") {
-        let request: shared::events::EventsRequest = serde_json::from_value(input.clone())?;
-        request.validate()?;
-        let key = InsightKey::new(
-            InsightFamily::Events,
-            request.analysis_type.as_str(),
-            Some(&request.event.id),
-            &input,
-        );
-        (
-            key,
-            Box::new(move || {
-                Ok(serde_json::to_value(shared::events::analyze(
-                    &request,
-                    now.div_euclid(60),
-                ))?)
-            }),
-        )
-    } else if path.ends_with("media-scorer") {
-        let request: shared::media::MediaRequest = serde_json::from_value(input.clone())?;
-        request.validate()?;
-        let key = InsightKey::new(
-            InsightFamily::Media,
-            request.analysis_type.as_str(),
-            request.gallery_id.as_deref(),
-            &input,
-        );
-        (
-            key,
-            Box::new(move || Ok(serde_json::to_value(shared::media::analyze(&request))?)),
-        )
-    } else {
-        let request: shared::recommendations::RecommendationsRequest =
-            serde_json::from_value(input.clone())?;
-        request.validate()?;
-        let key = InsightKey::new(
-            InsightFamily::Recommendations,
-            request.recommendation_type.as_str(),
-            None,
-            &input,
-        );
-        reads_signals = true;
-        let signals = shared::recommendations::Signals::default();
-        (
-            key,
-            Box::new(move || {
-                Ok(serde_json::to_value(shared::recommendations::recommend(
-                    &request, &signals, today,
-                ))?)
-            }),
-        )
-    };
-    record_usage(&mut client, &key.insight_type, key.family.kit()).await?;
+    let (key, compute): (InsightKey, Box<dyn FnOnce() -> Result<String> + Send>) =
+        if path.ends_with("logistics-analyzer") {
+            let request: shared::logistics::LogisticsRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let key = InsightKey::new(
+                InsightFamily::Logistics,
+                request.analysis_type.as_str(),
+                request.tracker_id.as_deref(),
+                &body,
+            );
+            (
+                key,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::logistics::analyze(
+                        &request, today,
+                    ))?)
+                }),
+            )
+        } else if path.ends_with("events-optimizer") {
+            let request: shared::events::EventsRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let key = InsightKey::new(
+                InsightFamily::Events,
+                request.analysis_type.as_str(),
+                Some(&request.event.id),
+                &body,
+            );
+            (
+                key,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::events::analyze(
+                        &request,
+                        now.div_euclid(60),
+                    ))?)
+                }),
+            )
+        } else if path.ends_with("media-scorer") {
+            let request: shared::media::MediaRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let key = InsightKey::new(
+                InsightFamily::Media,
+                request.analysis_type.as_str(),
+                request.gallery_id.as_deref(),
+                &body,
+            );
+            (
+                key,
+                Box::new(move || Ok(serde_json::to_string(&shared::media::analyze(&request))?)),
+            )
+        } else {
+            let request: shared::recommendations::RecommendationsRequest =
+                serde_json::from_slice(&body)?;
+            request.validate()?;
+            let key = InsightKey::new(
+                InsightFamily::Recommendations,
+                request.recommendation_type.as_str(),
+                None,
+                &body,
+            );
+            reads_signals = true;
+            let signals = shared::recommendations::Signals::default();
+            (
+                key,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::recommendations::recommend(
+                        &request, &signals, today,
+                    ))?)
+                }),
+            )
+        };
+    let lookup = format!(
+        "WITH usage AS ({}) SELECT data::text, calculated_at FROM public.insight_cache_get($1, $3, $4)",
+        shared::analytics::RECORD_USAGE_SQL
+    );
     let hit = run(
         &mut client,
-        "SELECT data::text, calculated_at FROM public.insight_cache_get($1, $2, $3)",
-        &[&key.insight_type, &key.context_id, &key.input_hash],
+        &lookup,
+        &[
+            &key.insight_type,
+            &key.family.kit(),
+            &key.context_id,
+            &key.input_hash,
+        ],
     )
     .await?;
     let answer = match hit.first() {
-        Some(row) => {
-            let mut data: Value = serde_json::from_str(row.get::<_, &str>(0))?;
-            data["cached"] = json!(true);
-            data["calculatedAt"] = json!(row.get::<_, String>(1));
-            data
-        }
+        Some(row) => shared::cache::with_meta(row.get(0), true, row.get(1)),
         None => {
             if reads_signals {
                 run(
@@ -767,8 +912,7 @@ async fn native_call(
                 )
                 .await?;
             }
-            let mut data = compute()?;
-            let text = data.to_string();
+            let text = compute()?;
             let ttl = key.family.ttl_secs();
             let at = run(
                 &mut client,
@@ -782,9 +926,11 @@ async fn native_call(
                 ],
             )
             .await?;
-            data["cached"] = json!(false);
-            data["calculatedAt"] = json!(at.first().map(|r| r.get::<_, String>(0)));
-            data
+            let at = at
+                .first()
+                .map(|r| r.get::<_, String>(0))
+                .unwrap_or_default();
+            shared::cache::with_meta(&text, false, &at)
         }
     };
     run(&mut client, "COMMIT", &[]).await?;
@@ -792,7 +938,12 @@ async fn native_call(
 }
 
 async fn record_usage(client: &mut PgClient, feature: &str, kit: &str) -> Result<()> {
-    run(client, "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) VALUES (auth.uid(), $1, jsonb_build_object('feature', $2::text), $3)", &[&"feature_used", &feature, &kit]).await?;
+    run(
+        client,
+        shared::analytics::RECORD_USAGE_SQL,
+        &[&feature, &kit],
+    )
+    .await?;
     Ok(())
 }
 

@@ -20,8 +20,12 @@ pub struct Migration {
 const MIGRATION_LOCK: i64 = 0x5350_494e_4241_5345;
 
 /// Lists the migrations in `dir`, sorted, refusing names the Supabase CLI would not accept.
+/// An app without the folder has no migrations.
 pub fn discover(dir: &Path) -> Result<Vec<Migration>> {
     let mut migrations = Vec::new();
+    if !dir.exists() {
+        return Ok(migrations);
+    }
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read migrations folder {}", dir.display()))?;
     for entry in entries {
