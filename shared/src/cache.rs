@@ -229,17 +229,19 @@ mod tests {
     fn meta_goes_first_and_the_text_stays_valid_json() {
         let at = "2026-11-22T10:00:00.000Z";
         let full: serde_json::Value =
-            serde_json::from_str(&with_meta(r#" {"a": 1, "b": [2]}"#, true, at)).unwrap();
+            serde_json::from_str(&with_meta(r#" {"a": 1, "b": [2]}"#, true, at)).expect("json");
         assert_eq!(
             full,
             serde_json::json!({"cached": true, "calculatedAt": at, "a": 1, "b": [2]})
         );
-        let empty: serde_json::Value = serde_json::from_str(&with_meta("{ }", false, at)).unwrap();
+        let empty: serde_json::Value =
+            serde_json::from_str(&with_meta("{ }", false, at)).expect("json");
         assert_eq!(
             empty,
             serde_json::json!({"cached": false, "calculatedAt": at})
         );
-        let other: serde_json::Value = serde_json::from_str(&with_meta("[1]", false, at)).unwrap();
+        let other: serde_json::Value =
+            serde_json::from_str(&with_meta("[1]", false, at)).expect("json");
         assert_eq!(other["data"], serde_json::json!([1]));
     }
 

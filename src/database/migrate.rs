@@ -152,6 +152,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_app_without_a_migrations_folder_has_none() {
+        let missing = std::env::temp_dir().join("spinbase-no-such-migrations-folder");
+        assert!(
+            discover(&missing)
+                .expect("no folder is no migrations")
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn discover_orders_by_version_and_rejects_bad_names() {
         let dir = std::env::temp_dir().join(format!("spinbase-mig-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
