@@ -880,13 +880,9 @@ async fn native_call(
                 }),
             )
         };
-    let lookup = format!(
-        "WITH usage AS ({}) SELECT data::text, calculated_at FROM public.insight_cache_get($1, $3, $4)",
-        shared::analytics::RECORD_USAGE_SQL
-    );
     let hit = run(
         &mut client,
-        &lookup,
+        &shared::cache::lookup_recording_usage_sql(),
         &[
             &key.insight_type,
             &key.family.kit(),
@@ -916,7 +912,7 @@ async fn native_call(
             let ttl = key.family.ttl_secs();
             let at = run(
                 &mut client,
-                "SELECT public.insight_cache_put($1, $2, $3, $4::text::jsonb, $5) AS calculated_at",
+                shared::cache::STORE_SQL,
                 &[
                     &key.insight_type,
                     &key.context_id,

@@ -94,6 +94,24 @@ pub fn input_hash(input: &[u8]) -> String {
     hex
 }
 
+/// The statement that reads a fresh insight of the session's user (counting
+/// the hit) and records the use of its feature in the same round trip:
+/// `$1` insight type (the feature), `$2` kit, `$3` context id, `$4` input hash.
+/// A data-modifying CTE runs to completion whether or not a row comes back.
+pub fn lookup_recording_usage_sql() -> String {
+    format!(
+        "WITH usage AS ({}) \
+         SELECT data::text, calculated_at FROM public.insight_cache_get($1, $3, $4)",
+        crate::analytics::RECORD_USAGE_SQL
+    )
+}
+
+/// The statement that stores an insight (JSON text) with a TTL and returns
+/// its `calculated_at`: `$1` insight type, `$2` context id, `$3` input hash,
+/// `$4` data, `$5` TTL in seconds.
+pub const STORE_SQL: &str =
+    "SELECT public.insight_cache_put($1, $2, $3, $4::text::jsonb, $5) AS calculated_at";
+
 /// An insight's JSON object text with `cached` and `calculatedAt` put first,
 /// without parsing it; text that is not an object is kept whole under `data`.
 pub fn with_meta(data: &str, cached: bool, calculated_at: &str) -> String {
@@ -116,8 +134,7 @@ pub use guest::{CachedInsight, answer_cached, lookup_recording_usage, store};
 
 #[cfg(feature = "guest")]
 mod guest {
-    use super::{InsightKey, with_meta};
-    use crate::analytics::RECORD_USAGE_SQL;
+    use super::{InsightKey, STORE_SQL, lookup_recording_usage_sql, with_meta};
     use crate::db::{Durability, Session, SessionError};
     use crate::error::ApiError;
     use crate::http::{Answer, Call};
@@ -162,14 +179,8 @@ mod guest {
         session: &Session,
         key: &InsightKey,
     ) -> Result<Option<CachedInsight>, SessionError> {
-        // A data-modifying CTE runs to completion whether or not the main
-        // query returns a row.
-        let sql = format!(
-            "WITH usage AS ({RECORD_USAGE_SQL}) \
-             SELECT data::text, calculated_at FROM public.insight_cache_get($1, $3, $4)"
-        );
         let rows = session.query(
-            &sql,
+            &lookup_recording_usage_sql(),
             &[
                 P::Str(key.insight_type.clone()),
                 P::Str(key.family.kit().to_string()),
@@ -195,7 +206,7 @@ mod guest {
     /// Stores an insight (JSON text) with its family's TTL; returns its `calculated_at`.
     pub fn store(session: &Session, key: &InsightKey, data: &str) -> Result<String, SessionError> {
         let rows = session.query(
-            "SELECT public.insight_cache_put($1, $2, $3, $4::text::jsonb, $5) AS calculated_at",
+            STORE_SQL,
             &[
                 P::Str(key.insight_type.clone()),
                 P::Str(key.context_id.clone()),
