@@ -647,7 +647,7 @@ async fn instantiation_micros(root: &Path) -> Result<f64> {
     };
     let engine = engine::build(limits)?;
     let linker = spinbase::host::linker(&engine).map_err(anyhow::Error::from)?;
-    let wasm = root.join("target/wasm32-wasip2/release/logistics_analyzer.wasm");
+    let wasm = root.join("target/wasm32-wasip2/wasm/logistics_analyzer.wasm");
     let (component, _) = engine::load_component(&engine, &wasm, &root.join(".spinbase/cache"))?;
     let pre = spinbase::up::link(&linker, &component)?;
     let env = Arc::new(ComponentEnv {
@@ -758,35 +758,13 @@ async fn native_call(
     let mut client = pg.acquire(url).await.map_err(anyhow::Error::msg)?;
 
     let limit: i32 = NO_LIMIT.parse()?;
-    run(
-        &mut client,
-        "SELECT allowed, retry_after_seconds FROM public.rate_limit_hit($1::text::uuid, $2, 60)",
-        &[&user, &limit],
-    )
-    .await?;
-    let role = claims.role.as_str();
-    // Chat writes user data (durable commit); the analyzers derived data and telemetry.
-    let durability = if path.ends_with("chat-orchestrator") {
-        "on"
-    } else {
-        "off"
-    };
-    // BEGIN goes out with the session's first statement, as the runtime sends it.
-    let claims_statement = client.prepare(
-        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
-    ).await?;
-    let claims_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&claims.raw, &role, &durability];
-    let (begun, claimed) = tokio::join!(
-        client.client().batch_execute("BEGIN"),
-        client.client().query(&claims_statement, &claims_params)
-    );
-    begun?;
-    claimed?;
     let today = now.div_euclid(86_400);
 
     if path.ends_with("chat-orchestrator") {
         let request: shared::chat::ChatRequest = serde_json::from_slice(&body)?;
+        run(&mut client, shared::rate_limit::COUNT_SQL, &[&user, &limit]).await?;
+        // Chat writes user data: a durable commit.
+        begin_session(&mut client, &claims, "on").await?;
         let preferences = shared::preferences::Preferences::default();
         run(
             &mut client,
@@ -880,10 +858,14 @@ async fn native_call(
                 }),
             )
         };
+    // The rate limit, the usage event and the lookup in one statement, as
+    // the functions send it; a miss computes in a session.
     let hit = run(
         &mut client,
-        &shared::cache::lookup_recording_usage_sql(),
+        shared::cache::LOOKUP_SQL,
         &[
+            &user,
+            &limit,
             &key.insight_type,
             &key.family.kit(),
             &key.context_id,
@@ -891,46 +873,73 @@ async fn native_call(
         ],
     )
     .await?;
-    let answer = match hit.first() {
-        Some(row) => shared::cache::with_meta(row.get(0), true, row.get(1)),
-        None => {
-            if reads_signals {
-                run(
-                    &mut client,
-                    "SELECT default_kit FROM public.user_preferences WHERE user_id = auth.uid()",
-                    &[],
-                )
-                .await?;
-                run(
-                    &mut client,
-                    "SELECT feature, own_count, user_share FROM public.assistant_feature_usage()",
-                    &[],
-                )
-                .await?;
-            }
-            let text = compute()?;
-            let ttl = key.family.ttl_secs();
-            let at = run(
-                &mut client,
-                shared::cache::STORE_SQL,
-                &[
-                    &key.insight_type,
-                    &key.context_id,
-                    &key.input_hash,
-                    &text,
-                    &ttl,
-                ],
-            )
-            .await?;
-            let at = at
-                .first()
-                .map(|r| r.get::<_, String>(0))
-                .unwrap_or_default();
-            shared::cache::with_meta(&text, false, &at)
-        }
-    };
+    let cached = hit.first().and_then(|row| {
+        Some((
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, Option<String>>(3)?,
+        ))
+    });
+    if let Some((data, at)) = cached {
+        return Ok(shared::cache::with_meta(&data, true, &at));
+    }
+    // Cached insights are derived data: an asynchronous commit.
+    begin_session(&mut client, &claims, "off").await?;
+    if reads_signals {
+        run(
+            &mut client,
+            "SELECT default_kit FROM public.user_preferences WHERE user_id = auth.uid()",
+            &[],
+        )
+        .await?;
+        run(
+            &mut client,
+            "SELECT feature, own_count, user_share FROM public.assistant_feature_usage()",
+            &[],
+        )
+        .await?;
+    }
+    let text = compute()?;
+    let ttl = key.family.ttl_secs();
+    let at = run(
+        &mut client,
+        shared::cache::STORE_SQL,
+        &[
+            &key.insight_type,
+            &key.context_id,
+            &key.input_hash,
+            &text,
+            &ttl,
+        ],
+    )
+    .await?;
+    let at = at
+        .first()
+        .map(|r| r.get::<_, String>(0))
+        .unwrap_or_default();
     run(&mut client, "COMMIT", &[]).await?;
-    Ok(answer)
+    Ok(shared::cache::with_meta(&text, false, &at))
+}
+
+/// `BEGIN` with the caller's claims, role and commit mode, in one round trip
+/// as the runtime sends it (the deferred `BEGIN` goes out with the claims).
+async fn begin_session(
+    client: &mut PgClient,
+    claims: &auth::Claims,
+    synchronous_commit: &str,
+) -> Result<()> {
+    let statement = client.prepare(
+        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
+    ).await?;
+    let role = claims.role.as_str();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&claims.raw, &role, &synchronous_commit];
+    let (begun, claimed) = tokio::join!(
+        client.client().batch_execute("BEGIN"),
+        client.client().query(&statement, &params)
+    );
+    begun?;
+    claimed?;
+    Ok(())
 }
 
 async fn record_usage(client: &mut PgClient, feature: &str, kit: &str) -> Result<()> {

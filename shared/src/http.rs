@@ -5,10 +5,11 @@ use crate::auth::{self, Claims};
 use crate::cors;
 use crate::db::{Durability, Session};
 use crate::error::ApiError;
+use crate::rate_limit;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Request, Response};
-use spin_sdk::pg4::{Connection, ParameterValue};
-use std::cell::RefCell;
+use spin_sdk::pg4::{Connection, ParameterValue, Row};
+use std::cell::{Cell, RefCell};
 
 /// Spin variable holding the database URL.
 pub const DATABASE_URL_VARIABLE: &str = "database_url";
@@ -16,8 +17,6 @@ pub const DATABASE_URL_VARIABLE: &str = "database_url";
 pub const JWT_SECRET_VARIABLE: &str = "jwt_secret";
 /// Optional Spin variable: requests per user per minute (seed 004: 60).
 pub const RATE_LIMIT_VARIABLE: &str = "rate_limit_per_minute";
-/// Requests per user per minute when the variable is not set.
-pub const DEFAULT_RATE_LIMIT_PER_MINUTE: i32 = 60;
 
 /// What a function serves.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +35,8 @@ pub struct Call {
     database_url: String,
     /// The connection the rate limiter used, handed on to the session.
     connection: RefCell<Option<Connection>>,
+    /// Whether the request has been counted against the caller's limit.
+    counted: Cell<bool>,
     now: i64,
 }
 
@@ -71,11 +72,58 @@ impl Call {
     /// [`Call::session`] whose commit need not wait for the disk: for
     /// requests that write only derived data or telemetry.
     pub fn session_with(&self, durability: Durability) -> Result<Session, ApiError> {
+        self.admit()?;
         let connection = match self.connection.borrow_mut().take() {
             Some(connection) => connection,
             None => Session::connect(&self.database_url)?,
         };
         Ok(Session::begin(connection, &self.claims, durability)?)
+    }
+
+    /// Counts the request against the caller's limit, once; a 429 when over it.
+    fn admit(&self) -> Result<(), ApiError> {
+        if self.claims.sub.is_none() || self.counted.get() {
+            return Ok(());
+        }
+        self.admit_with(|connection, user, limit| {
+            let rows = connection
+                .query(
+                    rate_limit::COUNT_SQL,
+                    &[
+                        ParameterValue::Str(user.to_string()),
+                        ParameterValue::Int32(limit),
+                    ],
+                )
+                .map_err(crate::db::SessionError::from)?;
+            let admission = Admission::read(rows.rows().next())?;
+            Ok((admission, ()))
+        })
+    }
+
+    /// Counts the request against the signed-in caller's limit with `count`:
+    /// one statement, given the connection, the user and the limit, that
+    /// returns the [`Admission`] and may do more in the same round trip (read
+    /// a cached insight). The request must not have been counted yet, which
+    /// holds for a handler's first use of the database; a 429 when over the limit.
+    pub(crate) fn admit_with<T>(
+        &self,
+        count: impl FnOnce(&Connection, &str, i32) -> Result<(Admission, T), ApiError>,
+    ) -> Result<T, ApiError> {
+        let user = self.user_id()?;
+        if self.counted.replace(true) {
+            return Err(ApiError::Internal(
+                "the request was counted against its rate limit twice".into(),
+            ));
+        }
+        let mut slot = self.connection.borrow_mut();
+        let connection = match slot.take() {
+            Some(connection) => connection,
+            None => Session::connect(&self.database_url)?,
+        };
+        let connection = slot.insert(connection);
+        let (admission, value) = count(connection, user, rate_limit_per_minute())?;
+        admission.check()?;
+        Ok(value)
     }
 
     /// Seconds since the epoch when the request arrived.
@@ -109,7 +157,14 @@ pub fn serve<A: Into<Answer>>(
     if *req.method() == Method::Options {
         return with_cors(Response::builder().status(200).body("ok").build());
     }
-    let result = authorize(&req, endpoint).and_then(|call| handler(&call));
+    let result = authorize(&req, endpoint).and_then(|call| {
+        let answer = handler(&call);
+        // A request counts against the limit even when its handler never
+        // reached the database (a malformed body, say); over the limit, the
+        // caller learns that rather than the handler's answer.
+        call.admit()?;
+        answer
+    });
     match result.map(Into::into) {
         Ok(Answer::Value(value)) => json_response(200, value.to_string()),
         Ok(Answer::Text(text)) => json_response(200, text),
@@ -131,44 +186,54 @@ fn authorize(req: &Request, endpoint: &Endpoint) -> Result<Call, ApiError> {
     let claims = auth::verify(token, secret.as_bytes(), now)
         .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let database_url = variable(DATABASE_URL_VARIABLE)?;
-    let connection = Session::connect(&database_url)?;
-    if let Some(user) = &claims.sub {
-        rate_limit(&connection, user)?;
-    }
     Ok(Call {
         claims,
         body: req.body().to_vec(),
         database_url,
-        connection: RefCell::new(Some(connection)),
+        connection: RefCell::new(None),
+        counted: Cell::new(false),
         now,
     })
 }
 
-/// Counts the request against the user's limit, in one statement outside the
-/// request's transaction, so refused and failed requests count too.
-fn rate_limit(connection: &Connection, user: &str) -> Result<(), ApiError> {
-    let limit = spin_sdk::variables::get(RATE_LIMIT_VARIABLE)
+/// Whether a request was within its user's limit, as the rate limiter
+/// answered (columns `allowed` and `retry_after_seconds`).
+pub(crate) struct Admission {
+    allowed: bool,
+    retry_after_secs: i32,
+}
+
+impl Admission {
+    /// Reads the limiter's row; its absence is our fault.
+    pub(crate) fn read(row: Option<Row<'_>>) -> Result<Self, ApiError> {
+        let allowed = row.as_ref().and_then(|r| r.get::<bool>("allowed"));
+        let retry_after = row
+            .as_ref()
+            .and_then(|r| r.get::<i32>("retry_after_seconds"));
+        match (allowed, retry_after) {
+            (Some(allowed), Some(retry_after_secs)) => Ok(Self {
+                allowed,
+                retry_after_secs,
+            }),
+            _ => Err(ApiError::Internal("rate limiter returned no row".into())),
+        }
+    }
+
+    fn check(self) -> Result<(), ApiError> {
+        if self.allowed {
+            return Ok(());
+        }
+        Err(ApiError::RateLimited {
+            retry_after_secs: self.retry_after_secs.max(1) as u64,
+        })
+    }
+}
+
+fn rate_limit_per_minute() -> i32 {
+    spin_sdk::variables::get(RATE_LIMIT_VARIABLE)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
-    let rows = connection
-        .query(
-            "SELECT allowed, retry_after_seconds FROM public.rate_limit_hit($1::text::uuid, $2, 60)",
-            &[ParameterValue::Str(user.to_string()), ParameterValue::Int32(limit)],
-        )
-        .map_err(crate::db::SessionError::from)?;
-    let row = rows.rows().next();
-    let allowed = row.as_ref().and_then(|r| r.get::<bool>("allowed"));
-    let retry_after = row
-        .as_ref()
-        .and_then(|r| r.get::<i32>("retry_after_seconds"));
-    match (allowed, retry_after) {
-        (Some(true), _) => Ok(()),
-        (Some(false), Some(secs)) => Err(ApiError::RateLimited {
-            retry_after_secs: secs.max(1) as u64,
-        }),
-        _ => Err(ApiError::Internal("rate limiter returned no row".into())),
-    }
+        .unwrap_or(rate_limit::DEFAULT_PER_MINUTE)
 }
 
 fn variable(name: &str) -> Result<String, ApiError> {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod logistics;
 pub mod media;
 pub mod preferences;
+pub mod rate_limit;
 pub mod recommendations;
 pub mod validation;
 

@@ -23,7 +23,15 @@ use wasmtime::component::Resource;
 
 /// What a returned connection runs so the next request inherits nothing:
 /// no open transaction, no role, no settings (claims), no listeners or locks.
-pub const RESET_SQL: &str =
+/// `BEGIN; ROLLBACK` ends a transaction the guest left open and is silent
+/// when there is none, where a bare `ROLLBACK` warns "no transaction in
+/// progress" into the server's log on nearly every return: that log write
+/// made the reset cost more than a cache hit's own statement.
+pub const RESET_SQL: &str = "BEGIN; ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+
+/// The reset after a guest's statement failed: its transaction may be
+/// aborted, where `BEGIN` itself fails, so `ROLLBACK` comes first.
+pub const RESET_AFTER_ERROR_SQL: &str =
     "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
 
 /// Prepared statements kept per connection; the cache is cleared past this.
@@ -55,6 +63,8 @@ pub struct PooledClient {
     client: Option<PgClient>,
     pool: Arc<Pool>,
     permit: Option<OwnedSemaphorePermit>,
+    /// A statement failed while lent: the reset must roll back first.
+    failed: bool,
 }
 
 /// The host-side state of a guest's `connection` resource.
@@ -75,7 +85,9 @@ impl PgConnection {
             });
         }
         let begin = std::mem::take(&mut self.begin_deferred);
-        self.client.query(sql, params, begin).await
+        let result = self.client.query(sql, params, begin).await;
+        self.client.failed |= result.is_err();
+        result
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<u64, PgError> {
@@ -84,7 +96,9 @@ impl PgConnection {
             return Ok(0);
         }
         let begin = std::mem::take(&mut self.begin_deferred);
-        self.client.execute(sql, params, begin).await
+        let result = self.client.execute(sql, params, begin).await;
+        self.client.failed |= result.is_err();
+        result
     }
 }
 
@@ -146,6 +160,7 @@ impl PgPools {
             client: Some(client),
             pool,
             permit: Some(permit),
+            failed: false,
         })
     }
 
@@ -188,11 +203,16 @@ impl Drop for PooledClient {
             return;
         };
         let pool = self.pool.clone();
+        let reset = if self.failed {
+            RESET_AFTER_ERROR_SQL
+        } else {
+            RESET_SQL
+        };
         // Reset off the request's path; the permit is held until the connection
         // is back (or discarded), so a waiting request never sees it dirty.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if client.client.batch_execute(RESET_SQL).await.is_ok()
+                if client.client.batch_execute(reset).await.is_ok()
                     && let Ok(mut idle) = pool.idle.lock()
                 {
                     idle.push(client);

@@ -151,6 +151,30 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
     );
     assert!(fresh, "no transaction is left open");
+
+    // A failed statement leaves an aborted transaction, where only a rollback
+    // is accepted: the connection must come back clean (or not at all).
+    reused
+        .client()
+        .batch_execute("BEGIN; SET ROLE authenticated; SELECT 1/0")
+        .await
+        .expect_err("division by zero");
+    drop(reused);
+    let next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    // One simple query is one implicit transaction: now() is its start.
+    let state = next
+        .client()
+        .simple_query("SELECT current_user || ' ' || (now() = statement_timestamp())::text")
+        .await?;
+    let state = state.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    });
+    assert_eq!(
+        state.as_deref(),
+        Some("postgres true"),
+        "no role and no transaction left"
+    );
     Ok(())
 }
 
@@ -159,7 +183,13 @@ async fn the_61st_request_in_a_minute_gets_429_while_another_user_is_served() ->
     let env = TestEnv::start("security_rate_limit").await?;
     let busy = env.user().await?;
     let other = env.user().await?;
+    // Refused requests count too: every tenth body is malformed.
     for i in 1..=60 {
+        if i % 10 == 0 {
+            let (status, answer) = env.post(FUNCTION, Some(&busy.token), &json!([])).await?;
+            assert_eq!(status, 400, "request {i}: {answer}");
+            continue;
+        }
         let (status, answer) = env.post(FUNCTION, Some(&busy.token), &body()).await?;
         assert_eq!(status, 200, "request {i}: {answer}");
     }
