@@ -927,9 +927,7 @@ async fn begin_session(
     claims: &auth::Claims,
     synchronous_commit: &str,
 ) -> Result<()> {
-    let statement = client.prepare(
-        "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
-    ).await?;
+    let statement = client.prepare(auth::TRANSACTION_CLAIMS_SQL).await?;
     let role = claims.role.as_str();
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&claims.raw, &role, &synchronous_commit];

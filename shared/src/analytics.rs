@@ -289,8 +289,8 @@ mod guest {
 }
 
 /// The statement that records a `feature_used` event of the session's user:
-/// `$1` the feature, `$2` its kit. Other statements embed it (as a CTE) to
-/// record usage in the same round trip as their own work.
+/// `$1` the feature, `$2` its kit. (A cache lookup records its event inside
+/// `insight_cache_lookup`, in the same shape.)
 pub const RECORD_USAGE_SQL: &str = "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) \
      VALUES (auth.uid(), 'feature_used', jsonb_build_object('feature', $1::text), $2)";
 

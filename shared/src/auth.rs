@@ -9,6 +9,12 @@ use sha2::Sha256;
 /// The audience of user tokens issued by Supabase Auth.
 pub const AUTHENTICATED_AUDIENCE: &str = "authenticated";
 
+/// The statement that puts the current transaction under a caller's claims
+/// and role, as PostgREST does (`set_config(.., true)` is `SET LOCAL`, so all
+/// three end with the transaction): `$1` the claims JSON, `$2` the role, `$3`
+/// `synchronous_commit` (`on`, or `off` for derived data and telemetry).
+pub const TRANSACTION_CLAIMS_SQL: &str = "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)";
+
 /// The database role a caller acts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -121,7 +121,7 @@ pub fn with_meta(data: &str, cached: bool, calculated_at: &str) -> String {
 }
 
 #[cfg(feature = "guest")]
-pub use guest::{CachedInsight, answer_cached, store};
+pub use guest::answer_cached;
 
 #[cfg(feature = "guest")]
 mod guest {
@@ -158,12 +158,11 @@ mod guest {
     }
 
     /// A fresh insight read from the cache.
-    #[derive(Debug, Clone)]
-    pub struct CachedInsight {
+    struct CachedInsight {
         /// The stored answer, as JSON text.
-        pub data: String,
+        data: String,
         /// When it was calculated, RFC 3339 UTC.
-        pub calculated_at: String,
+        calculated_at: String,
     }
 
     /// Runs [`LOOKUP_SQL`](super::LOOKUP_SQL) for `user`: whether the request
@@ -198,7 +197,7 @@ mod guest {
     }
 
     /// Stores an insight (JSON text) with its family's TTL; returns its `calculated_at`.
-    pub fn store(session: &Session, key: &InsightKey, data: &str) -> Result<String, SessionError> {
+    fn store(session: &Session, key: &InsightKey, data: &str) -> Result<String, SessionError> {
         let rows = session.query(
             STORE_SQL,
             &[

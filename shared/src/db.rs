@@ -99,9 +99,8 @@ impl Session {
             connection,
             open: true,
         };
-        // set_config(.., true) is SET LOCAL: it ends with the transaction.
         session.query(
-            "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true), set_config('synchronous_commit', $3, true)",
+            crate::auth::TRANSACTION_CLAIMS_SQL,
             &[
                 ParameterValue::Str(claims.raw.clone()),
                 ParameterValue::Str(claims.role.as_str().to_string()),

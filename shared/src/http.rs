@@ -73,11 +73,19 @@ impl Call {
     /// requests that write only derived data or telemetry.
     pub fn session_with(&self, durability: Durability) -> Result<Session, ApiError> {
         self.admit()?;
-        let connection = match self.connection.borrow_mut().take() {
-            Some(connection) => connection,
-            None => Session::connect(&self.database_url)?,
-        };
-        Ok(Session::begin(connection, &self.claims, durability)?)
+        Ok(Session::begin(
+            self.take_connection()?,
+            &self.claims,
+            durability,
+        )?)
+    }
+
+    /// The connection the rate limiter used, or a new one.
+    fn take_connection(&self) -> Result<Connection, ApiError> {
+        match self.connection.borrow_mut().take() {
+            Some(connection) => Ok(connection),
+            None => Ok(Session::connect(&self.database_url)?),
+        }
     }
 
     /// Counts the request against the caller's limit, once; a 429 when over it.
@@ -115,13 +123,11 @@ impl Call {
                 "the request was counted against its rate limit twice".into(),
             ));
         }
-        let mut slot = self.connection.borrow_mut();
-        let connection = match slot.take() {
-            Some(connection) => connection,
-            None => Session::connect(&self.database_url)?,
-        };
-        let connection = slot.insert(connection);
-        let (admission, value) = count(connection, user, rate_limit_per_minute())?;
+        let connection = self.take_connection()?;
+        let counted = count(&connection, user, rate_limit_per_minute());
+        // Handed on to the request's session.
+        *self.connection.borrow_mut() = Some(connection);
+        let (admission, value) = counted?;
         admission.check()?;
         Ok(value)
     }

@@ -21,18 +21,25 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Statement};
 use wasmtime::component::Resource;
 
-/// What a returned connection runs so the next request inherits nothing:
-/// no open transaction, no role, no settings (claims), no listeners or locks.
-/// `BEGIN; ROLLBACK` ends a transaction the guest left open and is silent
-/// when there is none, where a bare `ROLLBACK` warns "no transaction in
-/// progress" into the server's log on nearly every return: that log write
-/// made the reset cost more than a cache hit's own statement.
-pub const RESET_SQL: &str = "BEGIN; ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+/// What a returned connection clears once its transaction has ended, so the
+/// next request inherits nothing: no role, no settings (claims), no
+/// listeners or locks.
+macro_rules! reset_session {
+    () => {
+        "RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
+    };
+}
+
+/// The reset of a returned connection. `BEGIN; ROLLBACK` ends a transaction
+/// the guest left open and is silent when there is none, where a bare
+/// `ROLLBACK` warns "no transaction in progress" into the server's log on
+/// nearly every return: that log write made the reset cost more than a cache
+/// hit's own statement.
+const RESET_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!());
 
 /// The reset after a guest's statement failed: its transaction may be
 /// aborted, where `BEGIN` itself fails, so `ROLLBACK` comes first.
-pub const RESET_AFTER_ERROR_SQL: &str =
-    "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+const RESET_AFTER_ERROR_SQL: &str = concat!("ROLLBACK; ", reset_session!());
 
 /// Prepared statements kept per connection; the cache is cleared past this.
 const STATEMENT_CACHE_LIMIT: usize = 512;
