@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use shared::auth::{self, Role};
-use shared::cache::{InsightFamily, InsightKey};
+use shared::cache::{InsightFamily, InsightKey, InsightSlot};
 use spinbase::host::postgres::{PgClient, PgPools};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -786,91 +786,23 @@ async fn native_call(
         return Ok(text);
     }
 
-    // Recommendations read preferences and usage on a miss, as the function does.
-    let mut reads_signals = false;
-    let (key, compute): (InsightKey, Box<dyn FnOnce() -> Result<String> + Send>) =
-        if path.ends_with("logistics-analyzer") {
-            let request: shared::logistics::LogisticsRequest = serde_json::from_slice(&body)?;
-            request.validate()?;
-            let key = InsightKey::new(
-                InsightFamily::Logistics,
-                request.analysis_type.as_str(),
-                request.tracker_id.as_deref(),
-                &body,
-            );
-            (
-                key,
-                Box::new(move || {
-                    Ok(serde_json::to_string(&shared::logistics::analyze(
-                        &request, today,
-                    ))?)
-                }),
-            )
-        } else if path.ends_with("events-optimizer") {
-            let request: shared::events::EventsRequest = serde_json::from_slice(&body)?;
-            request.validate()?;
-            let key = InsightKey::new(
-                InsightFamily::Events,
-                request.analysis_type.as_str(),
-                Some(&request.event.id),
-                &body,
-            );
-            (
-                key,
-                Box::new(move || {
-                    Ok(serde_json::to_string(&shared::events::analyze(
-                        &request,
-                        now.div_euclid(60),
-                    ))?)
-                }),
-            )
-        } else if path.ends_with("media-scorer") {
-            let request: shared::media::MediaRequest = serde_json::from_slice(&body)?;
-            request.validate()?;
-            let key = InsightKey::new(
-                InsightFamily::Media,
-                request.analysis_type.as_str(),
-                request.gallery_id.as_deref(),
-                &body,
-            );
-            (
-                key,
-                Box::new(move || Ok(serde_json::to_string(&shared::media::analyze(&request))?)),
-            )
-        } else {
-            let request: shared::recommendations::RecommendationsRequest =
-                serde_json::from_slice(&body)?;
-            request.validate()?;
-            let key = InsightKey::new(
-                InsightFamily::Recommendations,
-                request.recommendation_type.as_str(),
-                None,
-                &body,
-            );
-            reads_signals = true;
-            let signals = shared::recommendations::Signals::default();
-            (
-                key,
-                Box::new(move || {
-                    Ok(serde_json::to_string(&shared::recommendations::recommend(
-                        &request, &signals, today,
-                    ))?)
-                }),
-            )
-        };
-    // The rate limit, the usage event and the lookup in one statement, as
-    // the functions send it; a miss computes in a session.
+    let family = if path.ends_with("logistics-analyzer") {
+        InsightFamily::Logistics
+    } else if path.ends_with("events-optimizer") {
+        InsightFamily::Events
+    } else if path.ends_with("media-scorer") {
+        InsightFamily::Media
+    } else {
+        InsightFamily::Recommendations
+    };
+    // The rate limit, the lookup by the body's hash and the usage event in
+    // one statement, before the body is parsed, as the functions send it; a
+    // miss parses, validates and computes in a session.
+    let hash = shared::cache::input_hash(&body);
     let hit = run(
         &mut client,
-        shared::cache::LOOKUP_SQL,
-        &[
-            &user,
-            &limit,
-            &key.insight_type,
-            &key.family.kit(),
-            &key.context_id,
-            &key.input_hash,
-        ],
+        shared::cache::FIND_SQL,
+        &[&user, &limit, &family.prefix(), &family.kit(), &hash],
     )
     .await?;
     let cached = hit.first().and_then(|row| {
@@ -882,6 +814,68 @@ async fn native_call(
     if let Some((data, at)) = cached {
         return Ok(shared::cache::with_meta(&data, true, &at));
     }
+    // Recommendations read preferences and usage on a miss, as the function does.
+    let reads_signals = family == InsightFamily::Recommendations;
+    let (slot, compute): (InsightSlot, Box<dyn FnOnce() -> Result<String> + Send>) = match family {
+        InsightFamily::Logistics => {
+            let request: shared::logistics::LogisticsRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let slot = InsightSlot::new(
+                request.analysis_type.as_str(),
+                request.tracker_id.as_deref(),
+            );
+            (
+                slot,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::logistics::analyze(
+                        &request, today,
+                    ))?)
+                }),
+            )
+        }
+        InsightFamily::Events => {
+            let request: shared::events::EventsRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let slot = InsightSlot::new(request.analysis_type.as_str(), Some(&request.event.id));
+            (
+                slot,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::events::analyze(
+                        &request,
+                        now.div_euclid(60),
+                    ))?)
+                }),
+            )
+        }
+        InsightFamily::Media => {
+            let request: shared::media::MediaRequest = serde_json::from_slice(&body)?;
+            request.validate()?;
+            let slot = InsightSlot::new(
+                request.analysis_type.as_str(),
+                request.gallery_id.as_deref(),
+            );
+            (
+                slot,
+                Box::new(move || Ok(serde_json::to_string(&shared::media::analyze(&request))?)),
+            )
+        }
+        InsightFamily::Recommendations => {
+            let request: shared::recommendations::RecommendationsRequest =
+                serde_json::from_slice(&body)?;
+            request.validate()?;
+            let slot = InsightSlot::new(request.recommendation_type.as_str(), None);
+            let signals = shared::recommendations::Signals::default();
+            (
+                slot,
+                Box::new(move || {
+                    Ok(serde_json::to_string(&shared::recommendations::recommend(
+                        &request, &signals, today,
+                    ))?)
+                }),
+            )
+        }
+    };
+    let key = InsightKey::new(family, &slot, hash);
     // Cached insights are derived data: an asynchronous commit.
     begin_session(&mut client, &claims, "off").await?;
     if reads_signals {
@@ -909,6 +903,7 @@ async fn native_call(
             &key.input_hash,
             &text,
             &ttl,
+            &key.family.kit(),
         ],
     )
     .await?;

@@ -288,11 +288,27 @@ mod guest {
     }
 }
 
+/// The insert of a `feature_used` event of the session's user, with the
+/// placeholders of its feature and its kit: one text for every statement
+/// that records a use.
+macro_rules! record_usage_sql {
+    ($feature:literal, $kit:literal) => {
+        concat!(
+            "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) \
+             VALUES (auth.uid(), 'feature_used', jsonb_build_object('feature', ",
+            $feature,
+            "::text), ",
+            $kit,
+            ")"
+        )
+    };
+}
+pub(crate) use record_usage_sql;
+
 /// The statement that records a `feature_used` event of the session's user:
-/// `$1` the feature, `$2` its kit. (A cache lookup records its event inside
-/// `insight_cache_lookup`, in the same shape.)
-pub const RECORD_USAGE_SQL: &str = "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context) \
-     VALUES (auth.uid(), 'feature_used', jsonb_build_object('feature', $1::text), $2)";
+/// `$1` the feature, `$2` its kit. (A cache hit records its event inside
+/// `insight_cache_find`, a miss with its store, in the same shape.)
+pub const RECORD_USAGE_SQL: &str = record_usage_sql!("$1", "$2");
 
 #[cfg(test)]
 mod tests {

@@ -46,6 +46,25 @@ impl InsightFamily {
     }
 }
 
+/// Which insight of its family a request asks for, read from its parsed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsightSlot {
+    /// The analysis asked for: the `insight_type` after the family's prefix.
+    pub analysis: String,
+    /// The entity analysed (a tracker or event id), if the request names one.
+    pub context_id: Option<String>,
+}
+
+impl InsightSlot {
+    /// The slot of `analysis` of `context_id`.
+    pub fn new(analysis: &str, context_id: Option<&str>) -> Self {
+        Self {
+            analysis: analysis.to_string(),
+            context_id: context_id.map(str::to_string),
+        }
+    }
+}
+
 /// The key of one cached insight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsightKey {
@@ -60,18 +79,13 @@ pub struct InsightKey {
 }
 
 impl InsightKey {
-    /// Builds a key for the request body `input`.
-    pub fn new(
-        family: InsightFamily,
-        analysis: &str,
-        context_id: Option<&str>,
-        input: &[u8],
-    ) -> Self {
+    /// The key of `slot` in `family` for a body whose hash is `input_hash`.
+    pub fn new(family: InsightFamily, slot: &InsightSlot, input_hash: String) -> Self {
         Self {
             family,
-            insight_type: format!("{}_{analysis}", family.prefix()),
-            context_id: context_id.unwrap_or("default").to_string(),
-            input_hash: input_hash(input),
+            insight_type: format!("{}_{}", family.prefix(), slot.analysis),
+            context_id: slot.context_id.as_deref().unwrap_or("default").to_string(),
+            input_hash,
         }
     }
 }
@@ -89,19 +103,25 @@ pub fn input_hash(input: &[u8]) -> String {
 }
 
 /// The statement that counts a request against its user's rate limit and,
-/// if allowed, records the use of the insight's feature and reads a fresh
-/// insight (counting the hit), in one round trip: `$1` user, `$2` limit per
-/// minute, `$3` insight type (the feature), `$4` kit, `$5` context id, `$6`
-/// input hash. One row: `allowed`, `retry_after_seconds`, and `data` (JSON
-/// text) with `calculated_at` on a hit, nulls otherwise.
-pub const LOOKUP_SQL: &str = "SELECT allowed, retry_after_seconds, data, calculated_at \
-     FROM public.insight_cache_lookup($1::text::uuid, $2, 60, $3, $4, $5, $6)";
+/// if allowed, reads the user's fresh insight of a family by the request
+/// body's hash alone, before the body is parsed (counting the hit and
+/// recording the feature's use), in one round trip: `$1` user, `$2` limit
+/// per minute, `$3` the family's prefix, `$4` its kit, `$5` the input hash.
+/// One row: `allowed`, `retry_after_seconds`, and `data` (JSON text) with
+/// `calculated_at` on a hit, nulls otherwise.
+pub const FIND_SQL: &str = "SELECT allowed, retry_after_seconds, data, calculated_at \
+     FROM public.insight_cache_find($1::text::uuid, $2, 60, $3, $4, $5)";
 
-/// The statement that stores an insight (JSON text) with a TTL and returns
-/// its `calculated_at`: `$1` insight type, `$2` context id, `$3` input hash,
-/// `$4` data, `$5` TTL in seconds.
-pub const STORE_SQL: &str =
-    "SELECT public.insight_cache_put($1, $2, $3, $4::text::json, $5) AS calculated_at";
+/// The statement that stores an insight (JSON text) with a TTL and records
+/// the use of its feature (a miss's use is recorded here, with what it
+/// computed, so a failed computation records none), returning the insight's
+/// `calculated_at`: `$1` insight type (the feature), `$2` context id, `$3`
+/// input hash, `$4` data, `$5` TTL in seconds, `$6` kit.
+pub const STORE_SQL: &str = concat!(
+    "WITH used AS (",
+    crate::analytics::record_usage_sql!("$1", "$6"),
+    ") SELECT public.insight_cache_put($1, $2, $3, $4::text::json, $5) AS calculated_at"
+);
 
 /// An insight's JSON object text with `cached` and `calculatedAt` put first,
 /// without parsing it; text that is not an object is kept whole under `data`.
@@ -125,34 +145,44 @@ pub use guest::answer_cached;
 
 #[cfg(feature = "guest")]
 mod guest {
-    use super::{InsightKey, LOOKUP_SQL, STORE_SQL, with_meta};
+    use super::{
+        FIND_SQL, InsightFamily, InsightKey, InsightSlot, STORE_SQL, input_hash, with_meta,
+    };
     use crate::db::{Durability, Session, SessionError};
     use crate::error::ApiError;
     use crate::http::{Admission, Answer, Call};
     use serde::Serialize;
     use spin_sdk::pg4::{Connection, ParameterValue as P};
 
-    /// Answers from the caller's fresh cached insight for `key`, or runs
-    /// `compute` (which may read more in the request's transaction) and
-    /// caches its answer, with `cached` and `calculatedAt` added to the
-    /// answer. A hit is one statement that also counts the request against
-    /// the caller's rate limit and records the feature's use, so it must be
-    /// the handler's first use of the database. The insight stays JSON text
-    /// from the database to the response: serialised once, never re-parsed.
-    pub fn answer_cached<T: Serialize>(
+    /// Answers from the caller's fresh cached insight of `family` for this
+    /// exact body, or else runs `parse` (the body parsed and validated, and
+    /// the slot it asks for) and `compute` (which may read more in the
+    /// request's transaction), and caches the answer; `cached` and
+    /// `calculatedAt` are added to the answer. A hit is one statement, found
+    /// by the body's hash before the body is parsed (a body that hits was
+    /// validated when it was stored, for the same user), that also counts
+    /// the request against the caller's rate limit and records the feature's
+    /// use, so this must be the handler's first use of the database. The
+    /// insight stays JSON text from the database to the response.
+    pub fn answer_cached<R, T: Serialize>(
         call: &Call,
-        key: &InsightKey,
-        compute: impl FnOnce(&Session) -> Result<T, ApiError>,
+        family: InsightFamily,
+        parse: impl FnOnce() -> Result<(R, InsightSlot), ApiError>,
+        compute: impl FnOnce(R, &Session) -> Result<T, ApiError>,
     ) -> Result<Answer, ApiError> {
-        let found =
-            call.admit_with(|connection, user, limit| lookup(connection, user, limit, key))?;
+        let hash = input_hash(call.body());
+        let found = call
+            .admit_with(|connection, user, limit| find(connection, user, limit, family, &hash))?;
         if let Some(hit) = found {
             return Ok(Answer::Text(with_meta(&hit.data, true, &hit.calculated_at)));
         }
-        // Cached insights are derived data.
+        let (request, slot) = parse()?;
+        let key = InsightKey::new(family, &slot, hash);
+        // Cached insights and usage events are derived data.
         let session = call.session_with(Durability::Relaxed)?;
-        let data = serde_json::to_string(&compute(&session)?).map_err(ApiError::internal)?;
-        let calculated_at = store(&session, key, &data)?;
+        let data =
+            serde_json::to_string(&compute(request, &session)?).map_err(ApiError::internal)?;
+        let calculated_at = store(&session, &key, &data)?;
         session.commit()?;
         Ok(Answer::Text(with_meta(&data, false, &calculated_at)))
     }
@@ -165,24 +195,25 @@ mod guest {
         calculated_at: String,
     }
 
-    /// Runs [`LOOKUP_SQL`](super::LOOKUP_SQL) for `user`: whether the request
-    /// is within `limit`, and the fresh insight for `key` if there is one.
-    fn lookup(
+    /// Runs [`FIND_SQL`](super::FIND_SQL) for `user`: whether the request is
+    /// within `limit`, and the fresh insight of `family` for the body whose
+    /// hash is `hash`, if there is one.
+    fn find(
         connection: &Connection,
         user: &str,
         limit: i32,
-        key: &InsightKey,
+        family: InsightFamily,
+        hash: &str,
     ) -> Result<(Admission, Option<CachedInsight>), ApiError> {
         let rows = connection
             .query(
-                LOOKUP_SQL,
+                FIND_SQL,
                 &[
                     P::Str(user.to_string()),
                     P::Int32(limit),
-                    P::Str(key.insight_type.clone()),
-                    P::Str(key.family.kit().to_string()),
-                    P::Str(key.context_id.clone()),
-                    P::Str(key.input_hash.clone()),
+                    P::Str(family.prefix().to_string()),
+                    P::Str(family.kit().to_string()),
+                    P::Str(hash.to_string()),
                 ],
             )
             .map_err(SessionError::from)?;
@@ -196,7 +227,8 @@ mod guest {
         Ok((Admission::read(row)?, insight))
     }
 
-    /// Stores an insight (JSON text) with its family's TTL; returns its `calculated_at`.
+    /// Stores an insight (JSON text) with its family's TTL and records the
+    /// feature's use; returns its `calculated_at`.
     fn store(session: &Session, key: &InsightKey, data: &str) -> Result<String, SessionError> {
         let rows = session.query(
             STORE_SQL,
@@ -206,6 +238,7 @@ mod guest {
                 P::Str(key.input_hash.clone()),
                 P::Str(data.to_string()),
                 P::Int32(key.family.ttl_secs()),
+                P::Str(key.family.kit().to_string()),
             ],
         )?;
         rows.rows()
@@ -253,8 +286,16 @@ mod tests {
         assert_eq!(InsightFamily::Events.ttl_secs(), 1800);
         assert_eq!(InsightFamily::Media.ttl_secs(), 600);
         assert_eq!(InsightFamily::Recommendations.ttl_secs(), 300);
-        let key = InsightKey::new(InsightFamily::Logistics, "all", None, b"{}");
+        let key = InsightKey::new(
+            InsightFamily::Logistics,
+            &InsightSlot::new("all", None),
+            input_hash(b"{}"),
+        );
         assert_eq!(key.insight_type, "logistics_all");
         assert_eq!(key.context_id, "default");
+        let slot = InsightSlot::new("critical_path", Some("evt-1"));
+        let key = InsightKey::new(InsightFamily::Events, &slot, input_hash(b"{}"));
+        assert_eq!(key.insight_type, "event_critical_path");
+        assert_eq!(key.context_id, "evt-1");
     }
 }

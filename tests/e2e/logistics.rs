@@ -149,6 +149,28 @@ async fn second_identical_call_is_served_from_the_cache_row() -> Result<()> {
     assert_eq!(row.get::<_, String>(2), "tracker-1");
     assert_eq!(row.get::<_, i32>(3), 1);
     assert!(row.get::<_, bool>(4), "the cache lasts one hour");
+
+    // The miss and the hit each record one use of the feature.
+    let uses = client
+        .query(
+            "SELECT event_data->>'feature', kit_context FROM public.analytics_events
+              WHERE user_id = $1::text::uuid AND event_type = 'feature_used'",
+            &[&user.id],
+        )
+        .await?;
+    assert_eq!(uses.len(), 2);
+    assert!(
+        uses.iter()
+            .all(|r| r.get::<_, String>(0) == "logistics_all"
+                && r.get::<_, String>(1) == "logistics")
+    );
+
+    // A hit is found by the body's hash within the function's own family:
+    // the same bytes sent to another cached function are that function's input.
+    let (status, other) = env
+        .post("media-scorer", Some(&user.token), &request("all"))
+        .await?;
+    assert_eq!(status, 400, "{other}");
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightKey, answer_cached};
+use shared::cache::{InsightFamily, InsightSlot, answer_cached};
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::logistics::{self, LogisticsRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -23,16 +23,18 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn analyze(call: &Call) -> Result<Answer, ApiError> {
     call.user_id()?;
-    let request: LogisticsRequest = call.json()?;
-    request.validate()?;
-    let key = InsightKey::new(
+    answer_cached(
+        call,
         InsightFamily::Logistics,
-        request.analysis_type.as_str(),
-        request.tracker_id.as_deref(),
-        call.body(),
-    );
-    answer_cached(call, &key, |_| {
-        let analysis = logistics::analyze(&request, call.now().div_euclid(86_400));
-        Ok(analysis)
-    })
+        || {
+            let request: LogisticsRequest = call.json()?;
+            request.validate()?;
+            let slot = InsightSlot::new(
+                request.analysis_type.as_str(),
+                request.tracker_id.as_deref(),
+            );
+            Ok((request, slot))
+        },
+        |request, _| Ok(logistics::analyze(&request, call.now().div_euclid(86_400))),
+    )
 }

@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightKey, answer_cached};
+use shared::cache::{InsightFamily, InsightSlot, answer_cached};
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::media::{self, MediaRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -23,13 +23,18 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn score(call: &Call) -> Result<Answer, ApiError> {
     call.user_id()?;
-    let request: MediaRequest = call.json()?;
-    request.validate()?;
-    let key = InsightKey::new(
+    answer_cached(
+        call,
         InsightFamily::Media,
-        request.analysis_type.as_str(),
-        request.gallery_id.as_deref(),
-        call.body(),
-    );
-    answer_cached(call, &key, |_| Ok(media::analyze(&request)))
+        || {
+            let request: MediaRequest = call.json()?;
+            request.validate()?;
+            let slot = InsightSlot::new(
+                request.analysis_type.as_str(),
+                request.gallery_id.as_deref(),
+            );
+            Ok((request, slot))
+        },
+        |request, _| Ok(media::analyze(&request)),
+    )
 }

@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightKey, answer_cached};
+use shared::cache::{InsightFamily, InsightSlot, answer_cached};
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::preferences;
 use shared::recommendations::{self, RecommendationsRequest};
@@ -24,25 +24,30 @@ fn handle(req: Request) -> impl IntoResponse {
 }
 
 fn recommend(call: &Call) -> Result<Answer, ApiError> {
-    let caller = call.user_id()?.to_string();
-    let request: RecommendationsRequest = call.json()?;
-    request.validate()?;
-    if !request.user_id.eq_ignore_ascii_case(&caller) {
-        return Err(ApiError::Forbidden(
-            "userId must be your own user id".into(),
-        ));
-    }
-    let key = InsightKey::new(
+    let caller = call.user_id()?;
+    // A hit is a body this caller sent before and that passed these checks.
+    let parse = || {
+        let request: RecommendationsRequest = call.json()?;
+        request.validate()?;
+        if !request.user_id.eq_ignore_ascii_case(caller) {
+            return Err(ApiError::Forbidden(
+                "userId must be your own user id".into(),
+            ));
+        }
+        let slot = InsightSlot::new(request.recommendation_type.as_str(), None);
+        Ok((request, slot))
+    };
+    answer_cached(
+        call,
         InsightFamily::Recommendations,
-        request.recommendation_type.as_str(),
-        None,
-        call.body(),
-    );
-    answer_cached(call, &key, |session| {
-        let preferences = preferences::load(session)?;
-        let usage = recommendations::load_usage(session)?;
-        let signals = recommendations::signals_from(&preferences, &usage);
-        let answer = recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
-        Ok(answer)
-    })
+        parse,
+        |request, session| {
+            let preferences = preferences::load(session)?;
+            let usage = recommendations::load_usage(session)?;
+            let signals = recommendations::signals_from(&preferences, &usage);
+            let answer =
+                recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
+            Ok(answer)
+        },
+    )
 }
