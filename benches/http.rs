@@ -145,8 +145,14 @@ async fn bench() -> Result<()> {
             } else {
                 runtime_addr
             };
-            let runtime = load(addr, scenario, &tokens, concurrency, duration).await?;
-            let native = load(native_addr, scenario, &tokens, concurrency, duration).await?;
+            let (runtime, native) = load_both(
+                [addr, native_addr],
+                scenario,
+                &tokens,
+                concurrency,
+                duration,
+            )
+            .await?;
             let (function, cache_state) = scenario
                 .name
                 .split_once(':')
@@ -303,85 +309,142 @@ fn cpu_model() -> String {
 }
 
 /// One keep-alive connection per concurrent client, each as its own user.
-async fn load(
-    addr: SocketAddr,
+/// Drives the runtime and the native baseline (`targets`) with the same
+/// requests in turns of one second, `duration` each in all. The machine is
+/// shared: a neighbour's burst during one whole cell made one side look
+/// slower than it is, where alternating exposes both to the same noise.
+/// One sequence numbers the requests of both, so a miss stays a miss.
+async fn load_both(
+    targets: [SocketAddr; 2],
     scenario: &Scenario,
     tokens: &[(String, String)],
     concurrency: usize,
     duration: Duration,
-) -> Result<Stats> {
+) -> Result<(Stats, Stats)> {
+    let turns = duration.as_secs().max(1);
+    let turn = duration / u32::try_from(turns)?;
     let sequence = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::new();
-    for client in 0..concurrency {
-        let (user, token) = tokens[client % tokens.len()].clone();
-        let body = scenario.body.clone();
-        let method = scenario.method.clone();
-        let path = scenario.path;
-        let sequence = sequence.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(8192);
-            let mut errors = 0u64;
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(connection);
-            while Instant::now() < deadline {
-                let n = sequence.fetch_add(1, Ordering::Relaxed);
-                let payload = body(n);
-                let payload = rewrite_user(payload, &user);
-                let request = Request::builder()
-                    .method(method.clone())
-                    .uri(path)
-                    .header("host", addr.to_string())
-                    .header("authorization", format!("Bearer {token}"))
-                    .header("content-type", "application/json")
-                    .body(Full::new(payload))?;
-                let sent = Instant::now();
-                match sender.send_request(request).await {
-                    Ok(response) => {
-                        let ok = response.status().is_success();
-                        let _ = response.into_body().collect().await;
-                        latencies.push(sent.elapsed());
-                        if !ok {
+    let mut samples = [Samples::default(), Samples::default()];
+    for _ in 0..turns {
+        for (target, samples) in targets.iter().zip(samples.iter_mut()) {
+            let load = Load {
+                addr: *target,
+                scenario,
+                tokens,
+                concurrency,
+                sequence: sequence.clone(),
+            };
+            samples.add(load.run(turn).await?);
+        }
+    }
+    let [runtime, native] = samples;
+    Ok((runtime.stats(), native.stats()))
+}
+
+/// Latencies and errors of one target, over its turns.
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    errors: u64,
+    seconds: f64,
+}
+
+impl Samples {
+    fn add(&mut self, turn: Samples) {
+        self.latencies.extend(turn.latencies);
+        self.errors += turn.errors;
+        self.seconds += turn.seconds;
+    }
+
+    fn stats(mut self) -> Stats {
+        self.latencies.sort();
+        let all = &self.latencies;
+        let pct = |p: f64| -> f64 {
+            if all.is_empty() {
+                return 0.0;
+            }
+            let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
+            all[i].as_secs_f64() * 1000.0
+        };
+        Stats {
+            requests: all.len() as u64,
+            errors: self.errors,
+            rps: all.len() as f64 / self.seconds.max(f64::EPSILON),
+            p50_ms: pct(0.50),
+            p90_ms: pct(0.90),
+            p99_ms: pct(0.99),
+        }
+    }
+}
+
+/// One turn of keep-alive clients, one connection (and user) each.
+struct Load<'a> {
+    addr: SocketAddr,
+    scenario: &'a Scenario,
+    tokens: &'a [(String, String)],
+    concurrency: usize,
+    sequence: Arc<AtomicU64>,
+}
+
+impl Load<'_> {
+    async fn run(&self, duration: Duration) -> Result<Samples> {
+        let addr = self.addr;
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = Vec::new();
+        for client in 0..self.concurrency {
+            let (user, token) = self.tokens[client % self.tokens.len()].clone();
+            let body = self.scenario.body.clone();
+            let method = self.scenario.method.clone();
+            let path = self.scenario.path;
+            let sequence = self.sequence.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(8192);
+                let mut errors = 0u64;
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+                tokio::spawn(connection);
+                while Instant::now() < deadline {
+                    let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    let payload = body(n);
+                    let payload = rewrite_user(payload, &user);
+                    let request = Request::builder()
+                        .method(method.clone())
+                        .uri(path)
+                        .header("host", addr.to_string())
+                        .header("authorization", format!("Bearer {token}"))
+                        .header("content-type", "application/json")
+                        .body(Full::new(payload))?;
+                    let sent = Instant::now();
+                    match sender.send_request(request).await {
+                        Ok(response) => {
+                            let ok = response.status().is_success();
+                            let _ = response.into_body().collect().await;
+                            latencies.push(sent.elapsed());
+                            if !ok {
+                                errors += 1;
+                            }
+                        }
+                        Err(_) => {
                             errors += 1;
+                            break;
                         }
                     }
-                    Err(_) => {
-                        errors += 1;
-                        break;
-                    }
                 }
-            }
-            Ok::<_, anyhow::Error>((latencies, errors))
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for task in tasks {
-        let (latencies, e) = task.await??;
-        all.extend(latencies);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| -> f64 {
-        if all.is_empty() {
-            return 0.0;
+                Ok::<_, anyhow::Error>((latencies, errors))
+            }));
         }
-        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
-        all[i].as_secs_f64() * 1000.0
-    };
-    Ok(Stats {
-        requests: all.len() as u64,
-        errors,
-        rps: all.len() as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p90_ms: pct(0.90),
-        p99_ms: pct(0.99),
-    })
+        let mut samples = Samples::default();
+        for task in tasks {
+            let (latencies, errors) = task.await??;
+            samples.latencies.extend(latencies);
+            samples.errors += errors;
+        }
+        samples.seconds = started.elapsed().as_secs_f64();
+        Ok(samples)
+    }
 }
 
 /// The hello-world component and its native twin under wrk, as Spin's own
