@@ -842,9 +842,22 @@ async fn native_call(
         let text = answer.to_string();
         let intent = routing.detection.intent.as_str();
         let skill = routing.skill.as_str();
-        run(&mut client, "INSERT INTO public.assistant_conversations (user_id, session_id, message, response, kit_context, page_route, intent_detected, skill_used, response_time_ms) VALUES (auth.uid(), $1::text::uuid, $2, $3::text::jsonb, $4, $5, $6, $7, 0)",
-            &[&request.session_id, &request.message, &text, &request.current_kit, &request.current_route, &intent, &skill]).await?;
-        record_usage(&mut client, "chat_assistant", "logistics").await?;
+        let response_time_ms = 0i32;
+        run(
+            &mut client,
+            shared::chat::LOG_EXCHANGE_SQL,
+            &[
+                &request.session_id,
+                &request.message,
+                &text,
+                &request.current_kit,
+                &request.current_route,
+                &intent,
+                &skill,
+                &response_time_ms,
+            ],
+        )
+        .await?;
         run(&mut client, "COMMIT", &[]).await?;
         return Ok(text);
     }
@@ -995,16 +1008,6 @@ async fn begin_session(
     );
     begun?;
     claimed?;
-    Ok(())
-}
-
-async fn record_usage(client: &mut PgClient, feature: &str, kit: &str) -> Result<()> {
-    run(
-        client,
-        shared::analytics::RECORD_USAGE_SQL,
-        &[&feature, &kit],
-    )
-    .await?;
     Ok(())
 }
 

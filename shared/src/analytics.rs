@@ -256,11 +256,11 @@ fn redact_digit_runs(text: &str) -> String {
 }
 
 #[cfg(feature = "guest")]
-pub use guest::{insert, record_usage};
+pub use guest::insert;
 
 #[cfg(feature = "guest")]
 mod guest {
-    use super::{AnalyticsEvent, RECORD_USAGE_SQL};
+    use super::AnalyticsEvent;
     use crate::db::{Session, SessionError};
     use spin_sdk::pg4::ParameterValue as P;
 
@@ -277,20 +277,13 @@ mod guest {
             &[P::Str(rows)],
         )
     }
-
-    /// Records that the session's user used `feature` (a function records its own usage).
-    pub fn record_usage(session: &Session, feature: &str, kit: &str) -> Result<(), SessionError> {
-        session.execute(
-            RECORD_USAGE_SQL,
-            &[P::Str(feature.to_string()), P::Str(kit.to_string())],
-        )?;
-        Ok(())
-    }
 }
 
 /// The insert of a `feature_used` event of the session's user, with the
-/// placeholders of its feature and its kit: one text for every statement
-/// that records a use.
+/// placeholders (or literals) of its feature and its kit: one text for every
+/// statement that records a use, each in the same round trip as the work it
+/// records (`cache::STORE_SQL`, `chat::LOG_EXCHANGE_SQL`; a cache hit records
+/// its event inside `insight_cache_find`, in the same shape).
 macro_rules! record_usage_sql {
     ($feature:literal, $kit:literal) => {
         concat!(
@@ -305,11 +298,6 @@ macro_rules! record_usage_sql {
 }
 pub(crate) use record_usage_sql;
 
-/// The statement that records a `feature_used` event of the session's user:
-/// `$1` the feature, `$2` its kit. (A cache hit records its event inside
-/// `insight_cache_find`, a miss with its store, in the same shape.)
-pub const RECORD_USAGE_SQL: &str = record_usage_sql!("$1", "$2");
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +306,9 @@ mod tests {
     #[test]
     fn the_usage_statement_records_feature_used_events() {
         let event = format!("'{}'", EventType::FeatureUsed.as_str());
-        assert!(RECORD_USAGE_SQL.contains(&event));
+        let sql = record_usage_sql!("$1", "$2");
+        assert!(sql.contains(&event));
+        assert!(sql.contains("jsonb_build_object('feature', $1::text), $2)"));
     }
 
     #[test]

@@ -9,6 +9,20 @@ use crate::preferences::{KITS, Preferences};
 use crate::validation::ValidationError;
 use serde::{Deserialize, Serialize};
 
+/// The statement that logs one exchange in `assistant_conversations` and
+/// records the use of the chat assistant (a `feature_used` event of the
+/// request's kit), in one round trip of the caller's transaction: `$1`
+/// session id, `$2` message, `$3` response (JSON text), `$4` kit, `$5` page
+/// route, `$6` intent, `$7` skill, `$8` response time in milliseconds.
+pub const LOG_EXCHANGE_SQL: &str = concat!(
+    "WITH used AS (",
+    crate::analytics::record_usage_sql!("'chat_assistant'", "$4"),
+    ") INSERT INTO public.assistant_conversations \
+     (user_id, session_id, message, response, kit_context, page_route, \
+      intent_detected, skill_used, response_time_ms) \
+     VALUES (auth.uid(), $1::text::uuid, $2, $3::text::jsonb, $4, $5, $6, $7, $8)"
+);
+
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// History entries honoured (the seed sends the last 10).

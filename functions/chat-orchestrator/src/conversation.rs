@@ -34,7 +34,8 @@ pub(crate) fn recent(
     Ok(history)
 }
 
-/// Records one exchange with its intent, skill and response time.
+/// Records one exchange with its intent, skill and response time, and the
+/// use of the chat assistant, in one statement.
 pub(crate) fn log(
     session: &Session,
     request: &ChatRequest,
@@ -43,10 +44,7 @@ pub(crate) fn log(
     response_time_ms: u64,
 ) -> Result<(), SessionError> {
     session.execute(
-        "INSERT INTO public.assistant_conversations
-             (user_id, session_id, message, response, kit_context, page_route,
-              intent_detected, skill_used, response_time_ms)
-         VALUES (auth.uid(), $1::text::uuid, $2, $3::text::jsonb, $4, $5, $6, $7, $8)",
+        shared::chat::LOG_EXCHANGE_SQL,
         &[
             P::Str(request.session_id.clone()),
             P::Str(request.message.clone()),

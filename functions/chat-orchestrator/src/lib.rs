@@ -11,7 +11,7 @@ use serde_json::Value;
 use shared::ApiError;
 use shared::chat::{self, ChatRequest};
 use shared::http::{Call, Endpoint, serve};
-use shared::{analytics, preferences};
+use shared::preferences;
 use spin_sdk::http::{IntoResponse, Method, Request};
 use spin_sdk::http_component;
 use std::time::{Duration, Instant};
@@ -71,7 +71,6 @@ fn orchestrate(call: &Call, started: Instant) -> Result<Value, ApiError> {
         &answer,
         response.response_time,
     )?;
-    analytics::record_usage(&session, "chat_assistant", &request.current_kit)?;
     session.commit()?;
     Ok(answer)
 }
