@@ -81,17 +81,10 @@ async fn a_question_is_routed_answered_and_logged() -> Result<()> {
     assert_eq!(logged[0].2, "Which samples are late?");
     assert!(logged[0].3 >= 0);
     // The exchange and the use of the assistant are written together.
-    let client = env.db.client().await?;
-    let uses = client
-        .query(
-            "SELECT event_data->>'feature', kit_context FROM public.analytics_events
-              WHERE user_id = $1::text::uuid AND event_type = 'feature_used'",
-            &[&user.id],
-        )
-        .await?;
-    assert_eq!(uses.len(), 1);
-    assert_eq!(uses[0].get::<_, String>(0), "chat_assistant");
-    assert_eq!(uses[0].get::<_, String>(1), "logistics");
+    assert_eq!(
+        crate::env::feature_uses(&env.db, &user.id).await?,
+        vec![("chat_assistant".to_string(), "logistics".to_string())]
+    );
 
     // A follow-up without a topic continues the conversation loaded from the log.
     let (_, follow) = ask(&env, &user, "and what about the rest?", &session, samples()).await?;

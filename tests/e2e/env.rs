@@ -305,6 +305,19 @@ pub(crate) async fn count_as(db: &TestDatabase, user: &str, table: &str) -> Resu
     Ok(count)
 }
 
+/// The `feature_used` events recorded for `user`: (feature, kit) each.
+pub(crate) async fn feature_uses(db: &TestDatabase, user: &str) -> Result<Vec<(String, String)>> {
+    let client = db.client().await?;
+    let rows = client
+        .query(
+            "SELECT event_data->>'feature', kit_context FROM public.analytics_events
+              WHERE user_id = $1::text::uuid AND event_type = 'feature_used'",
+            &[&user],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// A registered user.
 pub(crate) struct TestUser {
     /// The uuid.
