@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use shared::auth::{self, Role};
-use shared::cache::{InsightFamily, InsightKey, InsightSlot};
+use shared::cache::{InsightFamily, InsightKey, InsightRequest, InsightSlot};
 use spinbase::host::postgres::{PgClient, PgPools};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -896,12 +896,8 @@ async fn native_call(
         InsightFamily::Logistics => {
             let request: shared::logistics::LogisticsRequest = serde_json::from_slice(&body)?;
             request.validate()?;
-            let slot = InsightSlot::new(
-                request.analysis_type.as_str(),
-                request.tracker_id.as_deref(),
-            );
             (
-                slot,
+                request.slot(),
                 Box::new(move || {
                     Ok(serde_json::to_string(&shared::logistics::analyze(
                         &request, today,
@@ -912,9 +908,8 @@ async fn native_call(
         InsightFamily::Events => {
             let request: shared::events::EventsRequest = serde_json::from_slice(&body)?;
             request.validate()?;
-            let slot = InsightSlot::new(request.analysis_type.as_str(), Some(&request.event.id));
             (
-                slot,
+                request.slot(),
                 Box::new(move || {
                     Ok(serde_json::to_string(&shared::events::analyze(
                         &request,
@@ -926,12 +921,8 @@ async fn native_call(
         InsightFamily::Media => {
             let request: shared::media::MediaRequest = serde_json::from_slice(&body)?;
             request.validate()?;
-            let slot = InsightSlot::new(
-                request.analysis_type.as_str(),
-                request.gallery_id.as_deref(),
-            );
             (
-                slot,
+                request.slot(),
                 Box::new(move || Ok(serde_json::to_string(&shared::media::analyze(&request))?)),
             )
         }
@@ -939,10 +930,9 @@ async fn native_call(
             let request: shared::recommendations::RecommendationsRequest =
                 serde_json::from_slice(&body)?;
             request.validate()?;
-            let slot = InsightSlot::new(request.recommendation_type.as_str(), None);
             let signals = shared::recommendations::Signals::default();
             (
-                slot,
+                request.slot(),
                 Box::new(move || {
                     Ok(serde_json::to_string(&shared::recommendations::recommend(
                         &request, &signals, today,

@@ -65,6 +65,16 @@ impl InsightSlot {
     }
 }
 
+/// A request whose answer is cached as an insight: its family, and which
+/// insight of the family its parsed body asks for. The body alone decides
+/// both, which is what lets a hit be found by the body's hash.
+pub trait InsightRequest {
+    /// The family of the insight.
+    const FAMILY: InsightFamily;
+    /// The insight this request asks for.
+    fn slot(&self) -> InsightSlot;
+}
+
 /// The key of one cached insight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsightKey {
@@ -146,7 +156,7 @@ pub use guest::answer_cached;
 #[cfg(feature = "guest")]
 mod guest {
     use super::{
-        FIND_SQL, InsightFamily, InsightKey, InsightSlot, STORE_SQL, input_hash, with_meta,
+        FIND_SQL, InsightFamily, InsightKey, InsightRequest, STORE_SQL, input_hash, with_meta,
     };
     use crate::db::{Durability, Session, SessionError};
     use crate::error::ApiError;
@@ -154,30 +164,30 @@ mod guest {
     use serde::Serialize;
     use spin_sdk::pg4::{Connection, ParameterValue as P};
 
-    /// Answers from the caller's fresh cached insight of `family` for this
-    /// exact body, or else runs `parse` (the body parsed and validated, and
-    /// the slot it asks for) and `compute` (which may read more in the
-    /// request's transaction), and caches the answer; `cached` and
-    /// `calculatedAt` are added to the answer. A hit is one statement, found
+    /// Answers from the caller's fresh cached insight of `R`'s family for
+    /// this exact body, or else runs `parse` (the body parsed and validated)
+    /// and `compute` (which may read more in the request's transaction), and
+    /// caches the answer; `cached` and `calculatedAt` are added to the
+    /// answer; a 401 for callers that are not a user. A hit is one statement, found
     /// by the body's hash before the body is parsed (a body that hits was
     /// validated when it was stored, for the same user), that also counts
     /// the request against the caller's rate limit and records the feature's
     /// use, so this must be the handler's first use of the database. The
     /// insight stays JSON text from the database to the response.
-    pub fn answer_cached<R, T: Serialize>(
+    pub fn answer_cached<R: InsightRequest, T: Serialize>(
         call: &Call,
-        family: InsightFamily,
-        parse: impl FnOnce() -> Result<(R, InsightSlot), ApiError>,
+        parse: impl FnOnce() -> Result<R, ApiError>,
         compute: impl FnOnce(R, &Session) -> Result<T, ApiError>,
     ) -> Result<Answer, ApiError> {
         let hash = input_hash(call.body());
-        let found = call
-            .admit_with(|connection, user, limit| find(connection, user, limit, family, &hash))?;
+        let found = call.admit_with(|connection, user, limit| {
+            find(connection, user, limit, R::FAMILY, &hash)
+        })?;
         if let Some(hit) = found {
             return Ok(Answer::Text(with_meta(&hit.data, true, &hit.calculated_at)));
         }
-        let (request, slot) = parse()?;
-        let key = InsightKey::new(family, &slot, hash);
+        let request = parse()?;
+        let key = InsightKey::new(R::FAMILY, &request.slot(), hash);
         // Cached insights and usage events are derived data.
         let session = call.session_with(Durability::Relaxed)?;
         let data =

@@ -14,6 +14,7 @@
 //! Everything here is pure: the caller supplies "now" as minutes since the
 //! Unix epoch, and adds `cached` / `calculatedAt` to the response itself.
 
+use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::{iso_datetime_from_minutes, minutes_from_iso_datetime};
 use crate::validation::{ValidationError, check_text};
 use std::borrow::Cow;
@@ -286,6 +287,14 @@ pub struct EventsRequest {
     pub event: Event,
     /// Which analyses to run.
     pub analysis_type: EventsAnalysisType,
+}
+
+impl InsightRequest for EventsRequest {
+    const FAMILY: InsightFamily = InsightFamily::Events;
+
+    fn slot(&self) -> InsightSlot {
+        InsightSlot::new(self.analysis_type.as_str(), Some(&self.event.id))
+    }
 }
 
 impl EventsRequest {

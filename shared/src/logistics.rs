@@ -13,6 +13,7 @@
 //! Everything here is pure: the caller supplies "today" as days since the
 //! Unix epoch, and adds `cached` / `calculatedAt` to the response itself.
 
+use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::days_from_iso_date;
 use crate::validation::{ValidationError, check_text};
 use std::borrow::Cow;
@@ -208,6 +209,14 @@ pub struct LogisticsRequest {
     /// Optional id of the sample tracker, used by the caller as cache context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracker_id: Option<String>,
+}
+
+impl InsightRequest for LogisticsRequest {
+    const FAMILY: InsightFamily = InsightFamily::Logistics;
+
+    fn slot(&self) -> InsightSlot {
+        InsightSlot::new(self.analysis_type.as_str(), self.tracker_id.as_deref())
+    }
 }
 
 impl LogisticsRequest {

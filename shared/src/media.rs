@@ -14,6 +14,7 @@
 //!
 //! Everything here is pure; the caller adds `cached` to the response itself.
 
+use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::validation::{ValidationError, check_text};
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
@@ -472,6 +473,14 @@ pub struct MediaRequest {
     /// Optional id of the gallery / shoot, used by the caller as cache context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gallery_id: Option<String>,
+}
+
+impl InsightRequest for MediaRequest {
+    const FAMILY: InsightFamily = InsightFamily::Media;
+
+    fn slot(&self) -> InsightSlot {
+        InsightSlot::new(self.analysis_type.as_str(), self.gallery_id.as_deref())
+    }
 }
 
 impl MediaRequest {

@@ -19,6 +19,7 @@
 //! analytics into [`Signals`] and supplies "today" as days since the Unix
 //! epoch.
 
+use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::{days_from_iso_date, iso_date_from_days};
 use crate::validation::{ValidationError, check_text};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -338,6 +339,14 @@ impl Timeline {
             Timeline::Deadline(days) => days.saturating_sub(today_days),
             Timeline::Within(days) => i64::from(days),
         }
+    }
+}
+
+impl InsightRequest for RecommendationsRequest {
+    const FAMILY: InsightFamily = InsightFamily::Recommendations;
+
+    fn slot(&self) -> InsightSlot {
+        InsightSlot::new(self.recommendation_type.as_str(), None)
     }
 }
 

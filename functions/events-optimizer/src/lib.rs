@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightSlot, answer_cached};
+use shared::cache::answer_cached;
 use shared::events::{self, EventsRequest};
 use shared::http::{Answer, Call, Endpoint, serve};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -22,15 +22,12 @@ fn handle(req: Request) -> impl IntoResponse {
 }
 
 fn optimize(call: &Call) -> Result<Answer, ApiError> {
-    call.user_id()?;
     answer_cached(
         call,
-        InsightFamily::Events,
         || {
             let request: EventsRequest = call.json()?;
             request.validate()?;
-            let slot = InsightSlot::new(request.analysis_type.as_str(), Some(&request.event.id));
-            Ok((request, slot))
+            Ok(request)
         },
         |request, _| Ok(events::analyze(&request, call.now().div_euclid(60))),
     )

@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightSlot, answer_cached};
+use shared::cache::answer_cached;
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::logistics::{self, LogisticsRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -22,18 +22,12 @@ fn handle(req: Request) -> impl IntoResponse {
 }
 
 fn analyze(call: &Call) -> Result<Answer, ApiError> {
-    call.user_id()?;
     answer_cached(
         call,
-        InsightFamily::Logistics,
         || {
             let request: LogisticsRequest = call.json()?;
             request.validate()?;
-            let slot = InsightSlot::new(
-                request.analysis_type.as_str(),
-                request.tracker_id.as_deref(),
-            );
-            Ok((request, slot))
+            Ok(request)
         },
         |request, _| Ok(logistics::analyze(&request, call.now().div_euclid(86_400))),
     )

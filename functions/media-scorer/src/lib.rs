@@ -5,7 +5,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightSlot, answer_cached};
+use shared::cache::answer_cached;
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::media::{self, MediaRequest};
 use spin_sdk::http::{IntoResponse, Method, Request};
@@ -22,18 +22,12 @@ fn handle(req: Request) -> impl IntoResponse {
 }
 
 fn score(call: &Call) -> Result<Answer, ApiError> {
-    call.user_id()?;
     answer_cached(
         call,
-        InsightFamily::Media,
         || {
             let request: MediaRequest = call.json()?;
             request.validate()?;
-            let slot = InsightSlot::new(
-                request.analysis_type.as_str(),
-                request.gallery_id.as_deref(),
-            );
-            Ok((request, slot))
+            Ok(request)
         },
         |request, _| Ok(media::analyze(&request)),
     )

@@ -6,7 +6,7 @@
 #![allow(unsafe_code)]
 
 use shared::ApiError;
-use shared::cache::{InsightFamily, InsightSlot, answer_cached};
+use shared::cache::answer_cached;
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::preferences;
 use shared::recommendations::{self, RecommendationsRequest};
@@ -34,20 +34,13 @@ fn recommend(call: &Call) -> Result<Answer, ApiError> {
                 "userId must be your own user id".into(),
             ));
         }
-        let slot = InsightSlot::new(request.recommendation_type.as_str(), None);
-        Ok((request, slot))
+        Ok(request)
     };
-    answer_cached(
-        call,
-        InsightFamily::Recommendations,
-        parse,
-        |request, session| {
-            let preferences = preferences::load(session)?;
-            let usage = recommendations::load_usage(session)?;
-            let signals = recommendations::signals_from(&preferences, &usage);
-            let answer =
-                recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
-            Ok(answer)
-        },
-    )
+    answer_cached(call, parse, |request, session| {
+        let preferences = preferences::load(session)?;
+        let usage = recommendations::load_usage(session)?;
+        let signals = recommendations::signals_from(&preferences, &usage);
+        let answer = recommendations::recommend(&request, &signals, call.now().div_euclid(86_400));
+        Ok(answer)
+    })
 }
