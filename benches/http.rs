@@ -71,6 +71,14 @@ async fn bench() -> Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let duration = Duration::from_secs(seconds);
+    // For profiling one side alone (perf, per-request CPU from /proc): serve
+    // the native baseline against an existing database until interrupted.
+    if let Ok(url) = std::env::var("BENCH_SERVE_NATIVE") {
+        let addr = start_native(url, PgPools::new(16)).await?;
+        println!("native baseline at http://{addr}");
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
     let server = std::env::var("BENCH_DATABASE_SERVER")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

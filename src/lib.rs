@@ -7,6 +7,7 @@ pub mod database;
 pub mod engine;
 pub mod host;
 pub mod manifest;
+pub mod ready;
 pub mod server;
 pub mod token;
 pub mod up;

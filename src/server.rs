@@ -2,8 +2,9 @@
 //! runs each request in a fresh instance, within the runtime's limits.
 
 use crate::host::postgres::PgPools;
-use crate::host::{ComponentEnv, InstanceLimits, InstanceState};
+use crate::host::{InstanceLimits, InstanceState};
 use crate::manifest::HttpRoute;
+use crate::ready::{Instance, InstanceConfig, LoadedComponent};
 use anyhow::{Result, anyhow};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -17,23 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// The path of the runtime's own health check.
 pub const HEALTH_PATH: &str = "/_spinbase/health";
-
-/// A component compiled and pre-linked, ready to instantiate per request.
-pub struct LoadedComponent {
-    /// What the component may do.
-    pub env: Arc<ComponentEnv>,
-    /// The pre-instantiated component.
-    pub pre: ProxyPre<InstanceState>,
-}
 
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +43,7 @@ pub struct App {
     routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
     limits: RequestLimits,
     pg: Arc<PgPools>,
+    instance: InstanceConfig,
     database_url: String,
     instances: Arc<Semaphore>,
     request_ids: RequestIds,
@@ -88,6 +81,10 @@ impl App {
     ) -> Self {
         Self {
             routes,
+            instance: InstanceConfig {
+                pg: pg.clone(),
+                limits: limits.instance,
+            },
             limits,
             pg,
             database_url,
@@ -102,6 +99,9 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<()> {
+        for (_, component) in &self.routes {
+            component.replenish(&self.instance).await;
+        }
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -211,14 +211,14 @@ impl App {
         };
         let req = Request::from_parts(parts, Full::new(body));
         let id = component.env.id.clone();
-        let instance = self.instances.clone().acquire_owned().await.map_err(|_| {
+        let permit = self.instances.clone().acquire_owned().await.map_err(|_| {
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the server is shutting down",
             )
         })?;
-        match tokio::time::timeout(self.limits.timeout, self.call(component, req, instance)).await {
+        match tokio::time::timeout(self.limits.timeout, self.call(component, req, permit)).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
                 tracing::error!(component = %id, "function failed: {e:?}");
@@ -242,35 +242,23 @@ impl App {
         &self,
         component: Arc<LoadedComponent>,
         req: Request<Full<Bytes>>,
-        instance: tokio::sync::OwnedSemaphorePermit,
+        permit: OwnedSemaphorePermit,
     ) -> Result<Response<HyperOutgoingBody>> {
-        let state =
-            InstanceState::new(component.env.clone(), self.pg.clone(), self.limits.instance);
-        let mut store = Store::new(component.pre.engine(), state);
-        store.limiter(|state| state.limiter());
-        // Yield to the scheduler every epoch tick: a busy guest cannot starve
-        // other requests, and the request timeout can fire.
-        store.epoch_deadline_async_yield_and_update(1);
+        let Instance { mut store, proxy } = component.take(&self.instance).await?;
         let (sender, mut receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
             .http()
             .new_incoming_request(Scheme::Http, req)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = component.pre.clone();
-        let id = component.env.id.clone();
         let mut handler = Box::pin(async move {
-            // The permit lives as long as the instance, body streaming included.
-            let _instance = instance;
-            let proxy = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| e.context("cannot instantiate the component"))?;
-            proxy
+            let done = proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
-                .map_err(|e| e.context("the handler failed"))
+                .map_err(|e| e.context("the handler failed"));
+            // The store comes back to be dropped after the response is out.
+            (done, store)
         });
         // The handler runs on this connection's task: handing it to another
         // task (and often another worker thread) and back cost more than a
@@ -284,25 +272,47 @@ impl App {
         })
         .await;
         let headers = match first {
-            First::Headers(Ok(headers)) => {
-                if headers.is_ok() {
-                    tokio::spawn(async move {
-                        if let Err(e) = handler.await {
-                            tracing::warn!(component = %id, "streaming the response failed: {e:?}");
-                        }
-                    });
-                }
-                headers
+            First::Headers(Ok(Ok(headers))) => {
+                let id = component.env.id.clone();
+                let config = self.instance.clone();
+                tokio::spawn(async move {
+                    let (done, store) = handler.await;
+                    if let Err(e) = done {
+                        tracing::warn!(component = %id, "streaming the response failed: {e:?}");
+                    }
+                    retire(component, config, store, permit).await;
+                });
+                return Ok(headers);
             }
+            First::Headers(Ok(Err(code))) => Err(code),
             // The guest dropped its response-outparam: its error says why.
-            First::Headers(Err(_)) => return Err(finished_without_response(handler.await)),
-            First::Finished(Ok(())) => match receiver.try_recv() {
-                Ok(headers) => headers,
-                Err(_) => return Err(finished_without_response(Ok(()))),
-            },
-            First::Finished(Err(e)) => return Err(finished_without_response(Err(e))),
+            First::Headers(Err(_)) => {
+                let (done, store) = handler.await;
+                self.retire_later(component, store, permit);
+                return Err(finished_without_response(done));
+            }
+            First::Finished((done, store)) => {
+                self.retire_later(component, store, permit);
+                match (done, receiver.try_recv()) {
+                    (Ok(()), Ok(headers)) => headers,
+                    (done, _) => return Err(finished_without_response(done)),
+                }
+            }
         };
         headers.map_err(|code| anyhow!("the function answered with error {code:?}"))
+    }
+
+    /// Retires a finished request's instance in a task of its own. A task
+    /// spawned from a worker runs after the task that spawned it has yielded,
+    /// that is after this connection's task has written the response, so
+    /// neither the slot's reset nor the next instantiation delays the answer.
+    fn retire_later(
+        &self,
+        component: Arc<LoadedComponent>,
+        store: Store<InstanceState>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        tokio::spawn(retire(component, self.instance.clone(), store, permit));
     }
 
     async fn health(&self) -> Response<HyperOutgoingBody> {
@@ -356,6 +366,19 @@ impl App {
     }
 }
 
+/// Drops a request's store (the pooling allocator resets its slot), frees
+/// its place among the running requests, and makes the component's next instance.
+async fn retire(
+    component: Arc<LoadedComponent>,
+    config: InstanceConfig,
+    store: Store<InstanceState>,
+    permit: OwnedSemaphorePermit,
+) {
+    drop(store);
+    drop(permit);
+    component.replenish(&config).await;
+}
+
 fn finished_without_response(done: wasmtime::Result<()>) -> anyhow::Error {
     match done {
         Ok(()) => anyhow!("the function returned without setting a response"),
@@ -364,9 +387,9 @@ fn finished_without_response(done: wasmtime::Result<()>) -> anyhow::Error {
 }
 
 /// What a request's handler did first: answer with headers, or end.
-enum First<H> {
+enum First<H, F> {
     Headers(Result<H, tokio::sync::oneshot::error::RecvError>),
-    Finished(wasmtime::Result<()>),
+    Finished(F),
 }
 
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<HyperOutgoingBody> {

@@ -10,7 +10,8 @@ use crate::host::postgres::PgPools;
 use crate::host::variables::AppVariables;
 use crate::host::{self, ComponentEnv, InstanceLimits};
 use crate::manifest::Manifest;
-use crate::server::{App, LoadedComponent, RequestLimits};
+use crate::ready::{LoadedComponent, pool_headroom};
+use crate::server::{App, RequestLimits};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,7 +48,8 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
 
     let overrides = BTreeMap::from([(DATABASE_URL_VARIABLE.to_string(), db.url.clone())]);
     let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok(), &overrides)?;
-    let engine_limits = args.engine.limits();
+    let mut engine_limits = args.engine.limits();
+    engine_limits.max_instances += pool_headroom(manifest.components.len());
     let instance = InstanceLimits {
         max_memory_bytes: engine_limits.max_memory_bytes,
     };
@@ -86,10 +88,7 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         );
         loaded.insert(
             id.clone(),
-            Arc::new(LoadedComponent {
-                env: Arc::new(env),
-                pre,
-            }),
+            Arc::new(LoadedComponent::new(Arc::new(env), pre)),
         );
     }
     let routes = manifest

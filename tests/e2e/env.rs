@@ -4,9 +4,10 @@
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use shared::auth::{self, Role};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
@@ -27,13 +28,24 @@ fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_spinbase")
 }
 
-/// Builds and precompiles the components once per test run.
-fn build_components() -> Result<()> {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
+/// The product's manifest.
+pub(crate) const PRODUCT: &str = "spin.toml";
+
+/// The manifest of the components only the tests use.
+pub(crate) const TEST_COMPONENTS: &str = "tests/components/spin.toml";
+
+/// Builds and precompiles `manifest`'s components once per test run.
+fn build_components(manifest: &str) -> Result<()> {
+    static BUILT: Mutex<BTreeMap<String, Result<(), String>>> = Mutex::new(BTreeMap::new());
+    // Held while building: a second test waits for the first build, not a second one.
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let result = built
+        .entry(manifest.to_string())
+        .or_insert_with(|| {
             let output = Command::new(binary())
-                .arg("build")
+                .args(["--manifest", manifest, "build"])
                 .current_dir(project_root())
                 .output()
                 .map_err(|e| e.to_string())?;
@@ -43,8 +55,8 @@ fn build_components() -> Result<()> {
                 Err(String::from_utf8_lossy(&output.stderr).into_owned())
             }
         })
-        .clone()
-        .map_err(|e| anyhow::anyhow!("spinbase build failed:\n{e}"))
+        .clone();
+    result.map_err(|e| anyhow::anyhow!("spinbase build of {manifest} failed:\n{e}"))
 }
 
 /// A fresh, empty database, dropped when the value is.
@@ -138,10 +150,22 @@ impl Server {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        build_components()?;
+        Self::start_manifest(PRODUCT, database_url, extra, env)
+    }
+
+    /// Starts `spinbase up --no-build` for `manifest` (relative to the project root).
+    pub(crate) fn start_manifest(
+        manifest: &str,
+        database_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        build_components(manifest)?;
         let mut child = Command::new(binary())
             .current_dir(project_root())
             .args([
+                "--manifest",
+                manifest,
                 "up",
                 "--no-build",
                 "--listen",

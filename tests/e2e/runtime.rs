@@ -1,6 +1,6 @@
 //! The runtime itself: routing, CORS, limits, migrations, start-up errors, compile cache.
 
-use crate::env::{Server, TestDatabase, TestEnv};
+use crate::env::{self, Server, TestDatabase, TestEnv};
 use anyhow::Result;
 use std::path::Path;
 use std::process::Command;
@@ -197,5 +197,51 @@ async fn port_in_use_ends_start_up_naming_the_port() -> Result<()> {
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_request_gets_an_instance_no_request_has_used() -> Result<()> {
+    let db = TestDatabase::create("runtime_fresh_instances").await?;
+    let server = Server::start_manifest(env::TEST_COMPONENTS, &db.url, &[], &[])?;
+    let http = reqwest::Client::new();
+    // One after another (each may find the instance made ahead after the
+    // last), then many at once (most instantiate on arrival).
+    for _ in 0..20 {
+        let served = http.get(&server.base).send().await?.text().await?;
+        assert_eq!(served, "1", "an instance served a second request");
+    }
+    let mut at_once = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let request = http.get(&server.base).send();
+        at_once.spawn(async move { request.await?.text().await });
+    }
+    while let Some(served) = at_once.join_next().await {
+        assert_eq!(served??, "1", "an instance served a second request");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_guest_stuck_in_a_loop_gets_504_and_the_runtime_keeps_serving() -> Result<()> {
+    let db = TestDatabase::create("runtime_deadline").await?;
+    let server = Server::start_manifest(
+        env::TEST_COMPONENTS,
+        &db.url,
+        &["--request-timeout-ms", "300"],
+        &[],
+    )?;
+    let http = reqwest::Client::new();
+    let stuck = http.get(format!("{}/spin", server.base)).send().await?;
+    assert_eq!(stuck.status().as_u16(), 504);
+    let body: serde_json::Value = stuck.json().await?;
+    assert_eq!(body["error"]["code"], "timeout");
+    assert_eq!(
+        body["error"]["message"],
+        "the function did not answer within 300 ms"
+    );
+    let next = http.get(&server.base).send().await?;
+    assert_eq!(next.status().as_u16(), 200);
+    assert_eq!(next.text().await?, "1");
     Ok(())
 }
