@@ -6,6 +6,7 @@ pub mod component_build;
 pub mod database;
 pub mod engine;
 pub mod host;
+pub mod log_sink;
 pub mod manifest;
 pub mod ready;
 pub mod server;

@@ -1,6 +1,7 @@
 use clap::Parser;
 use spinbase::cli::{Cli, Command};
 use spinbase::component_build::{self, BuildMode};
+use spinbase::log_sink::LogSink;
 use spinbase::manifest::Manifest;
 use std::process::ExitCode;
 
@@ -11,16 +12,26 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log = match LogSink::start() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: cannot start the log writer: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SPINBASE_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(log.clone())
         // Colour codes only for a person at a terminal, not in log files.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match run(cli) {
+    let result = run(cli);
+    // What was logged comes before the last word.
+    log.flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line naming the cause, then its chain.
