@@ -42,7 +42,7 @@ pub struct RequestLimits {
 pub struct App {
     routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
     limits: RequestLimits,
-    pg: Arc<PgPools>,
+    /// What every instance is built from; its database pools also serve the health check.
     instance: InstanceConfig,
     database_url: String,
     instances: Arc<Semaphore>,
@@ -82,11 +82,10 @@ impl App {
         Self {
             routes,
             instance: InstanceConfig {
-                pg: pg.clone(),
+                pg,
                 limits: limits.instance,
             },
             limits,
-            pg,
             database_url,
             instances: Arc::new(Semaphore::new(max_instances)),
             request_ids: RequestIds::new(),
@@ -318,7 +317,7 @@ impl App {
     async fn health(&self) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let check = async {
-            let client = self.pg.acquire(&self.database_url).await?;
+            let client = self.instance.pg.acquire(&self.database_url).await?;
             // The simple protocol runs the check as one statement, so outside a
             // transaction block its transaction starts with it (now() equals
             // statement_timestamp()); a leftover open transaction would not.
