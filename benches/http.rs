@@ -6,7 +6,9 @@
 //!
 //! Environment: `BENCH_SECONDS` (per run, default 5), `BENCH_ONLY` (run only
 //! the scenarios whose name contains it), `BENCH_DATABASE_SERVER` (default
-//! postgres://postgres@127.0.0.1:5432).
+//! postgres://postgres@127.0.0.1:5432), `BENCH_SERVE=<folder>` (set up as for
+//! a run, then only serve both sides with warm caches and write a wrk script
+//! per scenario into the folder, for profiling one side alone).
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -71,14 +73,6 @@ async fn bench() -> Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let duration = Duration::from_secs(seconds);
-    // For profiling one side alone (perf, per-request CPU from /proc): serve
-    // the native baseline against an existing database until interrupted.
-    if let Ok(url) = std::env::var("BENCH_SERVE_NATIVE") {
-        let addr = start_native(url, PgPools::new(16)).await?;
-        println!("native baseline at http://{addr}");
-        tokio::signal::ctrl_c().await?;
-        return Ok(());
-    }
     let server = std::env::var("BENCH_DATABASE_SERVER")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -130,6 +124,15 @@ async fn bench() -> Result<()> {
 
     let pg = PgPools::new(16);
     let native_addr = start_native(url.clone(), pg).await?;
+    if let Ok(folder) = std::env::var("BENCH_SERVE") {
+        serve_for_profiling(Path::new(&folder), runtime_addr, native_addr, &tokens, pid).await?;
+        stop(child);
+        stop(hello_child);
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+            .await?;
+        return Ok(());
+    }
 
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let scenarios: Vec<Scenario> = scenarios()
@@ -491,6 +494,64 @@ fn wrk_table(hello: SocketAddr, native: SocketAddr, seconds: u64) -> Option<Stri
         }
     }
     Some(table)
+}
+
+/// Warms every cached scenario, writes one wrk script per scenario into
+/// `folder` (requests rotate over the users; a varying body gets a number
+/// unique per wrk thread and request) and serves until interrupted, so one
+/// side can be profiled alone: `wrk -t2 -c32 -d10s -s <script> <address>`.
+async fn serve_for_profiling(
+    folder: &Path,
+    runtime: SocketAddr,
+    native: SocketAddr,
+    tokens: &[(String, String)],
+    runtime_pid: u32,
+) -> Result<()> {
+    std::fs::create_dir_all(folder)?;
+    for scenario in scenarios() {
+        if scenario.name.ends_with(":hit") {
+            warm_cache(runtime, &scenario, tokens).await?;
+        }
+        let slug: String = scenario
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let script = folder.join(format!("{slug}.lua"));
+        std::fs::write(&script, wrk_script(&scenario, tokens))?;
+        println!("{}", script.display());
+    }
+    println!(
+        "runtime http://{runtime} (pid {runtime_pid}), native http://{native} (pid {})",
+        std::process::id()
+    );
+    println!("serving until interrupted");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// A wrk script sending `scenario` as the users in turn. Bodies sit in Lua
+/// long brackets, which JSON text cannot close.
+fn wrk_script(scenario: &Scenario, tokens: &[(String, String)]) -> String {
+    let mut lua = String::from("local users = {\n");
+    // The body of the largest sequence number, with the number marked again.
+    let template = String::from_utf8_lossy(&(scenario.body)(u64::MAX))
+        .replace(&u64::MAX.to_string(), SEQUENCE_MARK);
+    for (user, token) in tokens {
+        let body = rewrite_user(Bytes::from(template.clone()), user);
+        lua.push_str(&format!(
+            "  {{ token = \"{token}\", body = [==[{}]==] }},\n",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    lua.push_str(&format!(
+        "}}\nlocal n, threads = 0, 0\nfunction setup(thread) threads = threads + 1; thread:set(\"id\", threads) end\n\
+         function request()\n  n = n + 1\n  local u = users[n % #users + 1]\n\
+         \x20 local body = string.gsub(u.body, \"{SEQUENCE_MARK}\", tostring(id) .. \"-\" .. tostring(n))\n\
+         \x20 return wrk.format(\"{}\", \"{}\", {{ Host = \"localhost\", Authorization = \"Bearer \" .. u.token, [\"Content-Type\"] = \"application/json\" }}, body)\nend\n",
+        scenario.method, scenario.path
+    ));
+    lua
 }
 
 /// Sends `scenario`'s request once as every user.
