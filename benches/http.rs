@@ -786,6 +786,7 @@ async fn instantiation_micros(root: &Path) -> Result<f64> {
         id: "logistics-analyzer".into(),
         variables: Default::default(),
         outbound: Default::default(),
+        postgres_allowed: Default::default(),
     });
     let pg = PgPools::new(1);
     let rounds = 2000;

@@ -77,6 +77,7 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
             variables: variables.component_values(decl)?,
             outbound: OutboundHosts::parse(&allowed)
                 .with_context(|| format!("component `{id}`"))?,
+            postgres_allowed: Default::default(),
         };
         let how = match outcome {
             CacheOutcome::Hit => "loaded from compile cache",

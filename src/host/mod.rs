@@ -36,11 +36,47 @@ pub struct ComponentEnv {
     pub variables: ComponentVariables,
     /// Its `allowed_outbound_hosts`.
     pub outbound: OutboundHosts,
+    /// Database addresses already found allowed.
+    pub postgres_allowed: AllowedAddresses,
+}
+
+/// Addresses a component was allowed to reach, so a request's `open` skips
+/// parsing the address again (a component uses one or two; a guest sending
+/// many different ones only fills the few places and is checked in full).
+#[derive(Debug, Clone, Default)]
+pub struct AllowedAddresses(Arc<std::sync::RwLock<Vec<String>>>);
+
+impl AllowedAddresses {
+    const CAPACITY: usize = 8;
+
+    fn contains(&self, address: &str) -> bool {
+        self.0
+            .read()
+            .is_ok_and(|known| known.iter().any(|a| a == address))
+    }
+
+    fn insert(&self, address: &str) {
+        if let Ok(mut known) = self.0.write()
+            && known.len() < Self::CAPACITY
+            && !known.iter().any(|a| a == address)
+        {
+            known.push(address.to_string());
+        }
+    }
 }
 
 impl ComponentEnv {
     /// Refuses a database address outside `allowed_outbound_hosts` (the guest's fault).
     pub fn check_postgres_address(&self, address: &str) -> Result<(), String> {
+        if self.postgres_allowed.contains(address) {
+            return Ok(());
+        }
+        self.check_postgres_address_in_full(address)?;
+        self.postgres_allowed.insert(address);
+        Ok(())
+    }
+
+    fn check_postgres_address_in_full(&self, address: &str) -> Result<(), String> {
         let config: tokio_postgres::Config = address
             .parse()
             .map_err(|e| format!("invalid database address: {e}"))?;
@@ -217,4 +253,46 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<InstanceState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     bindings::Spinbase::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |s| s)?;
     Ok(linker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> ComponentEnv {
+        ComponentEnv {
+            id: "c".into(),
+            variables: ComponentVariables::default(),
+            outbound: OutboundHosts::parse(&["postgres://127.0.0.1:5432".to_string()])
+                .expect("valid entry"),
+            postgres_allowed: AllowedAddresses::default(),
+        }
+    }
+
+    #[test]
+    fn an_allowed_address_is_remembered_and_a_refused_one_stays_refused() {
+        let env = env();
+        let allowed = "postgres://postgres@127.0.0.1:5432/app";
+        let refused = "postgres://postgres@10.0.0.1:5432/app";
+        for _ in 0..2 {
+            assert_eq!(env.check_postgres_address(allowed), Ok(()));
+            let err = env
+                .check_postgres_address(refused)
+                .expect_err("not allowed");
+            assert!(err.contains("10.0.0.1:5432"), "{err}");
+        }
+        assert!(env.postgres_allowed.contains(allowed));
+        assert!(!env.postgres_allowed.contains(refused));
+    }
+
+    #[test]
+    fn the_remembered_addresses_are_bounded() {
+        let env = env();
+        for db in 0..20 {
+            let address = format!("postgres://postgres@127.0.0.1:5432/db{db}");
+            assert_eq!(env.check_postgres_address(&address), Ok(()));
+        }
+        let known = env.postgres_allowed.0.read().expect("lock").len();
+        assert_eq!(known, AllowedAddresses::CAPACITY);
+    }
 }
