@@ -18,6 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use shared::auth::{self, Role};
 use shared::cache::{InsightFamily, InsightKey, InsightRequest, InsightSlot};
+use shared::validation::Validate;
 use spinbase::host::postgres::{PgClient, PgPools};
 use std::net::SocketAddr;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Product analytics events (seed 004, table analytics_events): the batch
 //! contract, strict validation, and PII redaction before storage.
 
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -83,9 +83,9 @@ pub struct AnalyticsBatch {
     pub events: Vec<AnalyticsEvent>,
 }
 
-impl AnalyticsBatch {
+impl Validate for AnalyticsBatch {
     /// Checks the batch; the message names the field path.
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         if self.events.is_empty() {
             return Err(ValidationError(
                 "events must contain at least one event".into(),
@@ -129,7 +129,9 @@ impl AnalyticsBatch {
         }
         Ok(())
     }
+}
 
+impl AnalyticsBatch {
     /// The events with PII redacted from every string they carry.
     pub fn redacted(&self) -> Vec<AnalyticsEvent> {
         self.events

@@ -6,7 +6,7 @@ use crate::events::{self, Event, EventsAnalysisType, EventsRequest};
 use crate::logistics::{self, AnalysisType, LogisticsRequest, Sample};
 use crate::media::{self, GalleryAsset, MediaAnalysisType, MediaRequest, ShotItem};
 use crate::preferences::{KITS, Preferences};
-use crate::validation::ValidationError;
+use crate::validation::{Validate, ValidationError};
 use serde::{Deserialize, Serialize};
 
 /// The statement that logs one exchange in `assistant_conversations` and

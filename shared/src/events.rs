@@ -16,7 +16,7 @@
 
 use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::{iso_datetime_from_minutes, minutes_from_iso_datetime};
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -297,13 +297,13 @@ impl InsightRequest for EventsRequest {
     }
 }
 
-impl EventsRequest {
+impl Validate for EventsRequest {
     /// Checks the request strictly; the first problem found is reported with its field path.
     ///
     /// # Errors
     ///
     /// A [`ValidationError`] for any problem listed on [`Event::validate`].
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         self.event.validate()
     }
 }

@@ -6,6 +6,7 @@ use crate::cors;
 use crate::db::{Durability, Session};
 use crate::error::ApiError;
 use crate::rate_limit;
+use crate::validation::Validate;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::pg4::{Connection, ParameterValue, Row};
@@ -50,6 +51,13 @@ impl Call {
         }
         serde_json::from_slice(&self.body)
             .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    }
+
+    /// The body parsed as `T` and validated; a 400 that names the problem otherwise.
+    pub fn valid_json<T: DeserializeOwned + Validate>(&self) -> Result<T, ApiError> {
+        let value: T = self.json()?;
+        value.validate()?;
+        Ok(value)
     }
 
     /// The request body as sent (to key a cached insight on the exact input).

@@ -15,7 +15,7 @@
 
 use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::days_from_iso_date;
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -219,14 +219,14 @@ impl InsightRequest for LogisticsRequest {
     }
 }
 
-impl LogisticsRequest {
+impl Validate for LogisticsRequest {
     /// Checks the request strictly; the first problem found is reported with its field path.
     ///
     /// # Errors
     ///
     /// A [`ValidationError`] for an empty or oversized list, blank or overlong
     /// text, a duplicate id, an invalid `dueDate` or a `lookNumber` of 0.
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         let count = self.sample_list.len();
         if count == 0 {
             return Err(ValidationError(

@@ -15,7 +15,7 @@
 //! Everything here is pure; the caller adds `cached` to the response itself.
 
 use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
@@ -488,7 +488,9 @@ impl MediaRequest {
     pub fn select_count(&self) -> u32 {
         self.select_count.unwrap_or(DEFAULT_SELECT_COUNT)
     }
+}
 
+impl Validate for MediaRequest {
     /// Checks the request strictly; the first problem found is reported with its field path.
     ///
     /// `assets` may be empty only for `analysisType` `missing` (nothing shot
@@ -499,7 +501,7 @@ impl MediaRequest {
     /// A [`ValidationError`] for an empty or oversized list, a `selectCount`
     /// out of range, blank or overlong text, a duplicate id, or a numeric
     /// field out of range (NaN included).
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         let kind = self.analysis_type;
         let count = self.assets.len();
         if count == 0 && kind != MediaAnalysisType::Missing {

@@ -1,7 +1,7 @@
 //! Assistant preferences (seed 004, table user_preferences): the contract,
 //! defaults for a user who has none, and validated partial updates.
 
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -82,9 +82,9 @@ fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
     Option::<String>::deserialize(d).map(Some)
 }
 
-impl PreferencesUpdate {
+impl Validate for PreferencesUpdate {
     /// Checks the update; the message names the field.
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         if let Some(Some(kit)) = &self.default_kit {
             check_kit("defaultKit", kit)?;
         }
@@ -125,7 +125,9 @@ impl PreferencesUpdate {
         }
         Ok(())
     }
+}
 
+impl PreferencesUpdate {
     /// The preferences after this update.
     pub fn apply(&self, current: &Preferences) -> Preferences {
         let mut next = current.clone();

@@ -21,7 +21,7 @@
 
 use crate::cache::{InsightFamily, InsightRequest, InsightSlot};
 use crate::calendar::{days_from_iso_date, iso_date_from_days};
-use crate::validation::{ValidationError, check_text};
+use crate::validation::{Validate, ValidationError, check_text};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
@@ -350,13 +350,13 @@ impl InsightRequest for RecommendationsRequest {
     }
 }
 
-impl RecommendationsRequest {
+impl Validate for RecommendationsRequest {
     /// Checks the request strictly; the first problem found is reported with its field path.
     ///
     /// # Errors
     ///
     /// A [`ValidationError`] for a blank `userId` or any problem of [`RecommendationContext::validate`].
-    pub fn validate(&self) -> Result<(), ValidationError> {
+    fn validate(&self) -> Result<(), ValidationError> {
         check_text(|| "userId".to_owned(), &self.user_id)?;
         self.context.validate()
     }

@@ -5,6 +5,17 @@
 #[error("{0}")]
 pub struct ValidationError(pub String);
 
+/// A request contract that checks itself once parsed, so every function
+/// parses and validates a body the same way (`Call::valid_json`).
+pub trait Validate {
+    /// Checks the whole value strictly.
+    ///
+    /// # Errors
+    ///
+    /// A [`ValidationError`] naming the field path of the first problem found.
+    fn validate(&self) -> Result<(), ValidationError>;
+}
+
 /// Maximum length, in characters, of any text field (ids, names, categories…).
 pub const MAX_TEXT_CHARS: usize = 200;
 

@@ -23,8 +23,7 @@ fn handle(req: Request) -> impl IntoResponse {
 
 fn ingest(call: &Call) -> Result<Value, ApiError> {
     call.user_id()?;
-    let batch: AnalyticsBatch = call.json()?;
-    batch.validate()?;
+    let batch: AnalyticsBatch = call.valid_json()?;
     let events = batch.redacted();
     let session = call.session()?;
     let accepted = analytics::insert(&session, &events)?;

@@ -24,11 +24,7 @@ fn handle(req: Request) -> impl IntoResponse {
 fn optimize(call: &Call) -> Result<Answer, ApiError> {
     answer_cached(
         call,
-        || {
-            let request: EventsRequest = call.json()?;
-            request.validate()?;
-            Ok(request)
-        },
+        || call.valid_json::<EventsRequest>(),
         |request, _| Ok(events::analyze(&request, call.now().div_euclid(60))),
     )
 }

@@ -24,11 +24,7 @@ fn handle(req: Request) -> impl IntoResponse {
 fn analyze(call: &Call) -> Result<Answer, ApiError> {
     answer_cached(
         call,
-        || {
-            let request: LogisticsRequest = call.json()?;
-            request.validate()?;
-            Ok(request)
-        },
+        || call.valid_json::<LogisticsRequest>(),
         |request, _| Ok(logistics::analyze(&request, call.now().div_euclid(86_400))),
     )
 }

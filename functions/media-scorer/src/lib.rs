@@ -24,11 +24,7 @@ fn handle(req: Request) -> impl IntoResponse {
 fn score(call: &Call) -> Result<Answer, ApiError> {
     answer_cached(
         call,
-        || {
-            let request: MediaRequest = call.json()?;
-            request.validate()?;
-            Ok(request)
-        },
+        || call.valid_json::<MediaRequest>(),
         |request, _| Ok(media::analyze(&request)),
     )
 }

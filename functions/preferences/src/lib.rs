@@ -34,8 +34,7 @@ fn read(call: &Call) -> Result<Value, ApiError> {
 
 fn update(call: &Call) -> Result<Value, ApiError> {
     call.user_id()?;
-    let update: PreferencesUpdate = call.json()?;
-    update.validate()?;
+    let update: PreferencesUpdate = call.valid_json()?;
     let session = call.session()?;
     let next = update.apply(&preferences::load(&session)?);
     preferences::save(&session, &next)?;

@@ -27,8 +27,7 @@ fn recommend(call: &Call) -> Result<Answer, ApiError> {
     let caller = call.user_id()?;
     // A hit is a body this caller sent before and that passed these checks.
     let parse = || {
-        let request: RecommendationsRequest = call.json()?;
-        request.validate()?;
+        let request: RecommendationsRequest = call.valid_json()?;
         if !request.user_id.eq_ignore_ascii_case(caller) {
             return Err(ApiError::Forbidden(
                 "userId must be your own user id".into(),
