@@ -546,7 +546,10 @@ fn wrk_script(scenario: &Scenario, tokens: &[(String, String)]) -> String {
         ));
     }
     lua.push_str(&format!(
-        "}}\nlocal n, threads = 0, 0\nfunction setup(thread) threads = threads + 1; thread:set(\"id\", threads) end\n\
+        "}}\nlocal n, threads = 0, 0\n\
+         -- Unique per wrk run (the time and a table's address), so a miss stays a miss across runs.\n\
+         local run = os.time() .. string.gsub(tostring({{}}), \"%W\", \"\")\n\
+         function setup(thread) threads = threads + 1; thread:set(\"id\", run .. \"-\" .. threads) end\n\
          function request()\n  n = n + 1\n  local u = users[n % #users + 1]\n\
          \x20 local body = string.gsub(u.body, \"{SEQUENCE_MARK}\", tostring(id) .. \"-\" .. tostring(n))\n\
          \x20 return wrk.format(\"{}\", \"{}\", {{ Host = \"localhost\", Authorization = \"Bearer \" .. u.token, [\"Content-Type\"] = \"application/json\" }}, body)\nend\n",
