@@ -65,9 +65,21 @@ pub struct UpArgs {
     /// Instance pool sizing.
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Database connections per address.
+    /// Database connections per address, shared out among the HTTP threads.
     #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+    /// Threads serving HTTP, each with its own connections (default: one per core).
+    #[arg(long, env = "SPINBASE_HTTP_THREADS")]
+    pub http_threads: Option<usize>,
+}
+
+impl UpArgs {
+    /// The number of HTTP threads: as asked, else one per core.
+    pub fn http_threads(&self) -> usize {
+        self.http_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
 }
 
 /// Sizing of the instance pool (part of the compiled code's identity).

@@ -71,13 +71,15 @@ impl RequestIds {
 }
 
 impl App {
-    /// An app serving `routes`; at most `max_instances` requests run at once, the rest queue.
+    /// An app serving `routes` with the database pools `pg`; a request runs
+    /// once it has a permit of `instances` (shared by all HTTP threads), the
+    /// rest queue.
     pub fn new(
         routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
         limits: RequestLimits,
         pg: Arc<PgPools>,
         database_url: String,
-        max_instances: usize,
+        instances: Arc<Semaphore>,
     ) -> Self {
         Self {
             routes,
@@ -87,34 +89,29 @@ impl App {
             },
             limits,
             database_url,
-            instances: Arc::new(Semaphore::new(max_instances)),
+            instances,
             request_ids: RequestIds::new(),
         }
     }
 
-    /// Serves `listener` until `shutdown` resolves, then lets in-flight requests finish.
-    pub async fn serve(
+    /// Serves the connections `incoming` hands over until it closes, then
+    /// lets in-flight requests finish. Runs on its thread's own runtime.
+    async fn serve_connections(
         self: Arc<Self>,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<()> {
+        mut incoming: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
+    ) {
         for (_, component) in &self.routes {
             component.replenish(&self.instance).await;
         }
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
+        while let Some(stream) = incoming.recv().await {
+            let stream = match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::warn!("cannot take over a connection: {e}");
+                    continue;
+                }
             };
-            let _ = stream.set_nodelay(true);
             let app = self.clone();
             let service = hyper::service::service_fn(move |req| {
                 let app = app.clone();
@@ -136,7 +133,6 @@ impl App {
                 tracing::warn!("in-flight requests did not finish in time; stopping anyway");
             }
         }
-        Ok(())
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
@@ -363,6 +359,77 @@ impl App {
         };
         json(status, &body)
     }
+}
+
+/// Serves `listener` with one thread per app until `shutdown` resolves, then
+/// lets in-flight requests finish.
+///
+/// Each app runs on a single-threaded runtime of its own, with its own
+/// database connections and instances made ahead, and serves the connections
+/// handed to it in turn. No task moves between cores, so a request causes no
+/// cross-core wake-ups or cache traffic: against one runtime with a worker
+/// per core, cache hits at c=32 cost the runtime and PostgreSQL each about a
+/// tenth less CPU and ran 8–16 % faster (chat 10 %). A connection's requests
+/// run one after another on its thread, as HTTP/1.1 sends them, so pinning a
+/// connection costs it no parallelism; only an uneven mix of busy
+/// connections is no longer rebalanced.
+pub async fn serve(
+    apps: Vec<Arc<App>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let mut threads = Vec::new();
+    let mut senders = Vec::new();
+    for (i, app) in apps.into_iter().enumerate() {
+        let (sender, incoming) = tokio::sync::mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name(format!("http-{i}"))
+            .spawn(move || runtime.block_on(app.serve_connections(incoming)))?;
+        threads.push(thread);
+        senders.push(sender);
+    }
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut next = 0usize;
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut stream = Some(stream.into_std()?);
+        // Round robin; a thread that has stopped is skipped.
+        while let Some(handed) = stream.take() {
+            if senders.is_empty() {
+                return Err(anyhow!("every HTTP thread has stopped"));
+            }
+            next %= senders.len();
+            match senders[next].send(handed) {
+                Ok(()) => next += 1,
+                Err(returned) => {
+                    senders.remove(next);
+                    stream = Some(returned.0);
+                }
+            }
+        }
+    }
+    // Closing the channels ends each thread's loop; it then drains its requests.
+    drop(senders);
+    tokio::task::spawn_blocking(move || {
+        for thread in threads {
+            let _ = thread.join();
+        }
+    })
+    .await?;
+    Ok(())
 }
 
 /// Drops a request's store (the pooling allocator resets its slot), frees

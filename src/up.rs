@@ -11,12 +11,13 @@ use crate::host::variables::AppVariables;
 use crate::host::{self, ComponentEnv, InstanceLimits};
 use crate::manifest::Manifest;
 use crate::ready::{LoadedComponent, pool_headroom};
-use crate::server::{App, RequestLimits};
+use crate::server::{self, App, RequestLimits};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// The app variable the runtime points at the database it prepared.
@@ -48,15 +49,19 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
 
     let overrides = BTreeMap::from([(DATABASE_URL_VARIABLE.to_string(), db.url.clone())]);
     let variables = AppVariables::resolve(&manifest, |k| std::env::var(k).ok(), &overrides)?;
+    let threads = args.http_threads();
     let mut engine_limits = args.engine.limits();
-    engine_limits.max_instances += pool_headroom(manifest.components.len());
+    // Each HTTP thread makes its own instances ahead.
+    let headroom = pool_headroom(manifest.components.len());
+    engine_limits.max_instances += headroom.saturating_mul(u32::try_from(threads)?);
     let instance = InstanceLimits {
         max_memory_bytes: engine_limits.max_memory_bytes,
     };
     let engine = engine::build(engine_limits)?;
     let linker = host::linker(&engine).map_err(anyhow::Error::from)?;
     let cache_dir = data_dir(&manifest).join("cache");
-    let mut loaded: BTreeMap<String, Arc<LoadedComponent>> = BTreeMap::new();
+    let mut loaded: BTreeMap<String, (Arc<ComponentEnv>, ProxyPre<host::InstanceState>)> =
+        BTreeMap::new();
     for (id, decl) in &manifest.components {
         let load_started = Instant::now();
         let (component, outcome) =
@@ -87,16 +92,8 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
             "Component {id}: {how} in {} ms",
             load_started.elapsed().as_millis()
         );
-        loaded.insert(
-            id.clone(),
-            Arc::new(LoadedComponent::new(Arc::new(env), pre)),
-        );
+        loaded.insert(id.clone(), (Arc::new(env), pre));
     }
-    let routes = manifest
-        .http_routes
-        .iter()
-        .map(|r| (r.clone(), loaded[&r.component].clone()))
-        .collect();
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -111,17 +108,32 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         max_body_bytes: args.max_body_bytes,
         instance,
     };
-    let pg = PgPools::new(args.db_pool_size);
-    let app = Arc::new(App::new(
-        routes,
-        limits,
-        pg,
-        db.url.clone(),
-        args.engine.max_instances as usize,
-    ));
+    let instances = Arc::new(Semaphore::new(args.engine.max_instances as usize));
+    // The connections are shared out among the threads, at least one each.
+    let pool_size = args.db_pool_size.div_ceil(threads);
+    let apps = (0..threads)
+        .map(|_| {
+            let routes = manifest
+                .http_routes
+                .iter()
+                .map(|r| {
+                    let (env, pre) = &loaded[&r.component];
+                    let component = LoadedComponent::new(env.clone(), pre.clone());
+                    (r.clone(), Arc::new(component))
+                })
+                .collect();
+            Arc::new(App::new(
+                routes,
+                limits,
+                PgPools::new(pool_size),
+                db.url.clone(),
+                instances.clone(),
+            ))
+        })
+        .collect();
     let address = listener.local_addr()?;
     print_banner(&manifest, address, &db.url, started, ready_from);
-    app.serve(listener, shutdown_signal()).await?;
+    server::serve(apps, listener, shutdown_signal()).await?;
     eprintln!("Stopped");
     drop(db);
     Ok(())

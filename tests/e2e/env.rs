@@ -217,6 +217,24 @@ impl Server {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits up to `within` for the process to exit.
+    pub(crate) fn terminate(&mut self, within: Duration) -> Result<std::process::ExitStatus> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed");
+        }
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("spinbase did not stop within {within:?}:\n{}", self.log())
+    }
+
     /// The URL of a function.
     pub(crate) fn function(&self, name: &str) -> String {
         format!("{}/functions/v1/{name}", self.base)

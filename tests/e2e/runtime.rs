@@ -245,3 +245,27 @@ async fn a_guest_stuck_in_a_loop_gets_504_and_the_runtime_keeps_serving() -> Res
     assert_eq!(next.text().await?, "1");
     Ok(())
 }
+
+#[tokio::test]
+async fn connections_spread_over_http_threads_and_sigterm_stops_them_all() -> Result<()> {
+    let db = TestDatabase::create("runtime_threads").await?;
+    let mut server =
+        Server::start_manifest(env::TEST_COMPONENTS, &db.url, &["--http-threads", "3"], &[])?;
+    // Separate clients, so each request opens its own connection and the
+    // connections are handed to all three threads in turn.
+    let mut at_once = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let base = server.base.clone();
+        at_once.spawn(async move {
+            let response = reqwest::Client::new().get(&base).send().await?;
+            Ok::<_, reqwest::Error>((response.status().as_u16(), response.text().await?))
+        });
+    }
+    while let Some(served) = at_once.join_next().await {
+        assert_eq!(served??, (200, "1".to_string()));
+    }
+    let status = server.terminate(std::time::Duration::from_secs(20))?;
+    assert!(status.success(), "exit {status}:\n{}", server.log());
+    assert!(server.log().contains("Stopped"), "{}", server.log());
+    Ok(())
+}
