@@ -498,8 +498,8 @@ fn wrk_table(hello: SocketAddr, native: SocketAddr, seconds: u64) -> Option<Stri
 }
 
 /// Warms every cached scenario, writes one wrk script per scenario into
-/// `folder` (requests rotate over the users; a varying body gets a number
-/// unique per wrk thread and request) and serves until interrupted, so one
+/// `folder` (requests rotate over the users; a varying body gets a key
+/// unique per wrk run, thread and request) and serves until interrupted, so one
 /// side can be profiled alone: `wrk -t2 -c32 -d10s -s <script> <address>`.
 async fn serve_for_profiling(
     folder: &Path,

@@ -405,18 +405,28 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let mut stream = Some(stream.into_std()?);
+        // One connection that cannot be handed over is dropped, not the server.
+        let mut stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("cannot hand over a connection: {e}");
+                continue;
+            }
+        };
         // Round robin; a thread that has stopped is skipped.
-        while let Some(handed) = stream.take() {
+        loop {
             if senders.is_empty() {
                 return Err(anyhow!("every HTTP thread has stopped"));
             }
             next %= senders.len();
-            match senders[next].send(handed) {
-                Ok(()) => next += 1,
+            match senders[next].send(stream) {
+                Ok(()) => {
+                    next += 1;
+                    break;
+                }
                 Err(returned) => {
                     senders.remove(next);
-                    stream = Some(returned.0);
+                    stream = returned.0;
                 }
             }
         }
