@@ -15,6 +15,8 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bytes of a slot's linear memory reset in place, not unmapped, when its
 /// instance ends: enough for a function's stack, data and a typical heap.
+/// Components start with as much memory (`.cargo/config.toml`), so a slot's
+/// reuse rarely has to take grown memory back with `mprotect`.
 const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
 
 /// Bytes of a slot's tables reset in place when its instance ends.

@@ -223,6 +223,31 @@ async fn every_request_gets_an_instance_no_request_has_used() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_request_allocating_a_mebibyte_does_not_grow_its_memory() -> Result<()> {
+    // Components are built with 4 MiB of initial memory (.cargo/config.toml),
+    // so a typical request's heap never grows memory, and the slot's reuse
+    // never has to take grown memory back (an mprotect and a TLB flush on
+    // every core running the runtime).
+    let db = TestDatabase::create("runtime_initial_memory").await?;
+    let server = Server::start_manifest(env::TEST_COMPONENTS, &db.url, &[], &[])?;
+    let answer = reqwest::get(format!("{}/memory", server.base))
+        .await?
+        .text()
+        .await?;
+    let pages: Vec<u64> = answer
+        .split(' ')
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(pages.len(), 2, "unexpected answer {answer:?}");
+    assert!(pages[0] * 65_536 >= 4 << 20, "initial memory: {answer}");
+    assert_eq!(
+        pages[1], pages[0],
+        "a 1 MiB allocation grew memory: {answer}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_guest_stuck_in_a_loop_gets_504_and_the_runtime_keeps_serving() -> Result<()> {
     let db = TestDatabase::create("runtime_deadline").await?;
     let server = Server::start_manifest(

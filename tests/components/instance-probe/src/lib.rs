@@ -1,6 +1,7 @@
 //! instance-probe: answers `GET /` with the number of requests its instance
-//! has served (1 when every request gets a fresh instance), and never answers
-//! `GET /spin` (a guest stuck in a loop, for the request deadline).
+//! has served (1 when every request gets a fresh instance), `GET /memory` with
+//! its linear memory in pages before and after allocating 1 MiB, and never
+//! answers `GET /spin` (a guest stuck in a loop, for the request deadline).
 
 // `#[http_component]` expands to the ABI glue of the export, which is unsafe code.
 #![allow(unsafe_code)]
@@ -23,9 +24,18 @@ fn probe(req: Request) -> Response {
             std::hint::spin_loop();
         }
     }
+    let body = if req.path() == "/memory" {
+        let before = core::arch::wasm32::memory_size::<0>();
+        let block = std::hint::black_box(vec![1u8; 1 << 20]);
+        let after = core::arch::wasm32::memory_size::<0>();
+        drop(block);
+        format!("{before} {after}")
+    } else {
+        served.to_string()
+    };
     Response::builder()
         .status(200)
         .header("content-type", "text/plain")
-        .body(served.to_string())
+        .body(body)
         .build()
 }
