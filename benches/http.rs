@@ -786,12 +786,11 @@ async fn instantiation_micros(root: &Path) -> Result<f64> {
     let wasm = root.join("target/wasm32-wasip2/wasm/logistics_analyzer.wasm");
     let (component, _) = engine::load_component(&engine, &wasm, &root.join(".spinbase/cache"))?;
     let pre = spinbase::up::link(&linker, &component)?;
-    let env = Arc::new(ComponentEnv {
-        id: "logistics-analyzer".into(),
-        variables: Default::default(),
-        outbound: Default::default(),
-        postgres_allowed: Default::default(),
-    });
+    let env = Arc::new(ComponentEnv::new(
+        "logistics-analyzer".into(),
+        Default::default(),
+        Default::default(),
+    ));
     let pg = PgPools::new(1);
     let rounds = 2000;
     let started = Instant::now();

@@ -77,13 +77,11 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
             .iter()
             .map(|h| variables.render(h))
             .collect::<Result<Vec<_>>>()?;
-        let env = ComponentEnv {
-            id: id.clone(),
-            variables: variables.component_values(decl)?,
-            outbound: OutboundHosts::parse(&allowed)
-                .with_context(|| format!("component `{id}`"))?,
-            postgres_allowed: Default::default(),
-        };
+        let env = ComponentEnv::new(
+            id.clone(),
+            variables.component_values(decl)?,
+            OutboundHosts::parse(&allowed).with_context(|| format!("component `{id}`"))?,
+        );
         let how = match outcome {
             CacheOutcome::Hit => "loaded from compile cache",
             CacheOutcome::Compiled => "compiled",

@@ -36,15 +36,16 @@ pub struct ComponentEnv {
     pub variables: ComponentVariables,
     /// Its `allowed_outbound_hosts`.
     pub outbound: OutboundHosts,
-    /// Database addresses already found allowed.
-    pub postgres_allowed: AllowedAddresses,
+    /// Database addresses already found allowed: derived from `outbound`,
+    /// filled as requests open connections.
+    postgres_allowed: AllowedAddresses,
 }
 
 /// Addresses a component was allowed to reach, so a request's `open` skips
 /// parsing the address again (a component uses one or two; a guest sending
 /// many different ones only fills the few places and is checked in full).
 #[derive(Debug, Clone, Default)]
-pub struct AllowedAddresses(Arc<std::sync::RwLock<Vec<String>>>);
+struct AllowedAddresses(Arc<std::sync::RwLock<Vec<String>>>);
 
 impl AllowedAddresses {
     const CAPACITY: usize = 8;
@@ -66,6 +67,17 @@ impl AllowedAddresses {
 }
 
 impl ComponentEnv {
+    /// What component `id` may do: its rendered variables and its
+    /// `allowed_outbound_hosts`.
+    pub fn new(id: String, variables: ComponentVariables, outbound: OutboundHosts) -> Self {
+        Self {
+            id,
+            variables,
+            outbound,
+            postgres_allowed: AllowedAddresses::default(),
+        }
+    }
+
     /// Refuses a database address outside `allowed_outbound_hosts` (the guest's fault).
     pub fn check_postgres_address(&self, address: &str) -> Result<(), String> {
         if self.postgres_allowed.contains(address) {
@@ -260,13 +272,11 @@ mod tests {
     use super::*;
 
     fn env() -> ComponentEnv {
-        ComponentEnv {
-            id: "c".into(),
-            variables: ComponentVariables::default(),
-            outbound: OutboundHosts::parse(&["postgres://127.0.0.1:5432".to_string()])
-                .expect("valid entry"),
-            postgres_allowed: AllowedAddresses::default(),
-        }
+        ComponentEnv::new(
+            "c".into(),
+            ComponentVariables::default(),
+            OutboundHosts::parse(&["postgres://127.0.0.1:5432".to_string()]).expect("valid entry"),
+        )
     }
 
     #[test]
