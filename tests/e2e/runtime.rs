@@ -30,7 +30,7 @@ async fn preflight_is_answered_without_a_token_with_cors_headers() -> Result<()>
 }
 
 #[tokio::test]
-async fn other_methods_get_405_with_allow_and_cors() -> Result<()> {
+async fn other_methods_get_405_with_allow_cors_and_length() -> Result<()> {
     let env = TestEnv::start("runtime_405").await?;
     let user = env.user().await?;
     let response = env
@@ -42,7 +42,14 @@ async fn other_methods_get_405_with_allow_and_cors() -> Result<()> {
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.headers()["allow"], "POST, OPTIONS");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    let body: serde_json::Value = response.json().await?;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    // A function's answer is written whole, so it goes out with its length,
+    // not chunked.
+    let length: usize = response.headers()["content-length"].to_str()?.parse()?;
+    assert!(response.headers().get("transfer-encoding").is_none());
+    let text = response.text().await?;
+    assert_eq!(text.len(), length);
+    let body: serde_json::Value = serde_json::from_str(&text)?;
     assert_eq!(body["error"]["code"], "method_not_allowed");
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::ApiError;
 use shared::analytics::{self, AnalyticsBatch};
 use shared::http::{Call, Endpoint, serve};
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 const ENDPOINT: Endpoint = Endpoint {
@@ -17,8 +17,8 @@ const ENDPOINT: Endpoint = Endpoint {
 };
 
 #[http_component]
-fn handle(req: Request) -> impl IntoResponse {
-    serve(req, &ENDPOINT, ingest)
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    serve(req, out, &ENDPOINT, ingest)
 }
 
 fn ingest(call: &Call) -> Result<Value, ApiError> {

@@ -12,7 +12,7 @@ use shared::ApiError;
 use shared::chat::{self, ChatRequest};
 use shared::http::{Call, Endpoint, serve};
 use shared::preferences;
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 use std::time::{Duration, Instant};
 
@@ -26,9 +26,9 @@ const SKILL_BUDGET_VARIABLE: &str = "chat_skill_budget_ms";
 const DEFAULT_SKILL_BUDGET: Duration = Duration::from_secs(5);
 
 #[http_component]
-fn handle(req: Request) -> impl IntoResponse {
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let started = Instant::now();
-    serve(req, &ENDPOINT, |call| orchestrate(call, started))
+    serve(req, out, &ENDPOINT, |call| orchestrate(call, started))
 }
 
 fn orchestrate(call: &Call, started: Instant) -> Result<Value, ApiError> {

@@ -8,7 +8,7 @@ use shared::ApiError;
 use shared::cache::answer_cached;
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::media::{self, MediaRequest};
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 const ENDPOINT: Endpoint = Endpoint {
@@ -17,8 +17,8 @@ const ENDPOINT: Endpoint = Endpoint {
 };
 
 #[http_component]
-fn handle(req: Request) -> impl IntoResponse {
-    serve(req, &ENDPOINT, score)
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    serve(req, out, &ENDPOINT, score)
 }
 
 fn score(call: &Call) -> Result<Answer, ApiError> {

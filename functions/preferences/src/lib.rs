@@ -8,7 +8,7 @@ use serde_json::Value;
 use shared::ApiError;
 use shared::http::{Call, Endpoint, serve};
 use shared::preferences::{self, PreferencesUpdate};
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 const ENDPOINT: Endpoint = Endpoint {
@@ -17,10 +17,13 @@ const ENDPOINT: Endpoint = Endpoint {
 };
 
 #[http_component]
-fn handle(req: Request) -> impl IntoResponse {
-    let read_only = *req.method() == Method::Get;
-    serve(req, &ENDPOINT, move |call| {
-        if read_only { read(call) } else { update(call) }
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    serve(req, out, &ENDPOINT, |call| {
+        if *call.method() == Method::Get {
+            read(call)
+        } else {
+            update(call)
+        }
     })
 }
 

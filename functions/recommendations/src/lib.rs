@@ -10,7 +10,7 @@ use shared::cache::answer_cached;
 use shared::http::{Answer, Call, Endpoint, serve};
 use shared::preferences;
 use shared::recommendations::{self, RecommendationsRequest};
-use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 const ENDPOINT: Endpoint = Endpoint {
@@ -19,8 +19,8 @@ const ENDPOINT: Endpoint = Endpoint {
 };
 
 #[http_component]
-fn handle(req: Request) -> impl IntoResponse {
-    serve(req, &ENDPOINT, recommend)
+fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    serve(req, out, &ENDPOINT, recommend)
 }
 
 fn recommend(call: &Call) -> Result<Answer, ApiError> {
