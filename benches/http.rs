@@ -10,7 +10,7 @@
 //! a run, then only serve both sides with warm caches and write a wrk script
 //! per scenario into the folder, for profiling one side alone).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};
@@ -1061,25 +1061,21 @@ async fn begin_session(
     claims: &auth::Claims,
     synchronous_commit: &str,
 ) -> Result<()> {
-    let statement = client.prepare(auth::TRANSACTION_CLAIMS_SQL).await?;
     let role = claims.role.as_str();
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&claims.raw, &role, &synchronous_commit];
-    let (begun, claimed) = tokio::join!(
-        client.client().batch_execute("BEGIN"),
-        client.client().query(&statement, &params)
-    );
-    begun?;
-    claimed?;
+    client
+        .query_with(auth::TRANSACTION_CLAIMS_SQL, &params, true)
+        .await?;
     Ok(())
 }
 
-/// Runs a statement with the same per-connection prepared-statement cache the runtime uses.
+/// Runs a statement as the runtime runs a guest's: prepared once per
+/// connection, with any reset the connection owes in the same round trip.
 async fn run(
     client: &mut PgClient,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>> {
-    let statement = client.prepare(sql).await.context("prepare")?;
-    Ok(client.client().query(&statement, params).await?)
+    Ok(client.query_with(sql, params, false).await?)
 }

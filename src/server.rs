@@ -313,12 +313,14 @@ impl App {
     async fn health(&self) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let check = async {
-            let client = self.instance.pg.acquire(&self.database_url).await?;
+            let mut client = self.instance.pg.acquire(&self.database_url).await?;
             // The simple protocol runs the check as one statement, so outside a
             // transaction block its transaction starts with it (now() equals
             // statement_timestamp()); a leftover open transaction would not.
             let messages = client
                 .client()
+                .await
+                .map_err(|e| e.to_string())?
                 .simple_query(
                     "SELECT (current_user = session_user AND coalesce(current_setting('request.jwt.claims', true), '') = '' AND now() = statement_timestamp())::text",
                 )

@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, 
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -23,23 +24,34 @@ use wasmtime::component::Resource;
 
 /// What a returned connection clears once its transaction has ended, so the
 /// next request inherits nothing: no role, no settings (claims), no
-/// listeners or locks.
-macro_rules! reset_session {
+/// listeners or locks. `BEGIN; ROLLBACK` ends a transaction left open and is
+/// silent when there is none, where a bare `ROLLBACK` warns "no transaction
+/// in progress" into the server's log on nearly every return: that log write
+/// made the reset cost more than a cache hit's own statement.
+macro_rules! reset_sql {
     () => {
-        "RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
+        "BEGIN; ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
     };
 }
 
-/// The reset of a returned connection. `BEGIN; ROLLBACK` ends a transaction
-/// the guest left open and is silent when there is none, where a bare
-/// `ROLLBACK` warns "no transaction in progress" into the server's log on
-/// nearly every return: that log write made the reset cost more than a cache
-/// hit's own statement.
-const RESET_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!());
+/// The reset of a returned connection.
+const RESET_SQL: &str = reset_sql!();
+
+/// A reset owed by the previous borrower, then the `BEGIN` this borrower
+/// deferred, sent together ahead of its first statement.
+const RESET_THEN_BEGIN_SQL: &str = concat!(reset_sql!(), "; BEGIN");
 
 /// The reset after a guest's statement failed: its transaction may be
 /// aborted, where `BEGIN` itself fails, so `ROLLBACK` comes first.
-const RESET_AFTER_ERROR_SQL: &str = concat!("ROLLBACK; ", reset_session!());
+const RESET_AFTER_ERROR_SQL: &str =
+    "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+
+/// How long a connection returned with its reset owed may wait in the pool
+/// before the pool resets it without waiting for a borrower. Under load the
+/// next borrower takes it (and sends the reset with its first statement) far
+/// sooner; this bounds how long an idle connection keeps a finished
+/// request's settings, which no one can observe in the meantime.
+const RESET_OWED_AT_MOST: Duration = Duration::from_millis(20);
 
 /// Prepared statements kept per connection; the cache is cleared past this.
 const STATEMENT_CACHE_LIMIT: usize = 512;
@@ -57,12 +69,87 @@ struct Pool {
     config: tokio_postgres::Config,
     idle: Mutex<Vec<PgClient>>,
     permits: Arc<Semaphore>,
+    /// A task will reset the idle connections whose reset is still owed.
+    sweep_scheduled: AtomicBool,
 }
 
 /// A connection and its prepared statements.
 pub struct PgClient {
     client: tokio_postgres::Client,
     statements: HashMap<String, Statement>,
+    /// The reset the previous borrower owes: it goes out in the same round
+    /// trip as this borrower's first statement, ahead of it, so returning a
+    /// clean connection costs no round trip of its own.
+    reset_owed: Option<&'static str>,
+    /// What this borrower did that may outlast its statements.
+    held: Held,
+}
+
+/// What a borrower may have left on its connection beyond session settings:
+/// such a connection is reset as soon as it is returned, never later.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    /// A transaction block is open, with whatever locks it took.
+    transaction: bool,
+    /// A session-level lock or listener, or raw use of the client that the
+    /// pool cannot follow.
+    session: bool,
+    /// A statement failed: a transaction may be aborted, where only a
+    /// rollback is accepted.
+    failed: bool,
+}
+
+impl Held {
+    fn anything(self) -> bool {
+        self.transaction || self.session || self.failed
+    }
+
+    /// Follows what `sql`, which succeeded, did to the transaction and session.
+    fn track(&mut self, sql: &str) {
+        match session_effect(sql) {
+            SessionEffect::OpensTransaction => self.transaction = true,
+            SessionEffect::EndsTransaction => self.transaction = false,
+            SessionEffect::HoldsSession => self.session = true,
+            SessionEffect::None => {}
+        }
+    }
+}
+
+/// What a statement does beyond its own execution, as far as the returned
+/// connection's reset is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionEffect {
+    OpensTransaction,
+    EndsTransaction,
+    /// May take a session-level advisory lock or start listening.
+    HoldsSession,
+    None,
+}
+
+/// Classifies a statement by its text. Errs on the side of holding: a
+/// statement that merely mentions advisory locks or listening makes the
+/// connection's reset immediate, which only costs the deferral.
+fn session_effect(sql: &str) -> SessionEffect {
+    let sql = sql.trim_start().to_ascii_lowercase();
+    let first = sql
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    match first {
+        "begin" | "start" => SessionEffect::OpensTransaction,
+        "commit" | "end" | "abort" | "rollback" => {
+            if sql.contains("chain") && !sql.contains("no chain") {
+                SessionEffect::OpensTransaction
+            } else if first == "rollback" && sql.contains(" to ") {
+                SessionEffect::None
+            } else {
+                SessionEffect::EndsTransaction
+            }
+        }
+        "prepare" if sql.contains("transaction") => SessionEffect::EndsTransaction,
+        _ if sql.contains("advisory") || sql.contains("listen") => SessionEffect::HoldsSession,
+        _ => SessionEffect::None,
+    }
 }
 
 /// A connection lent to one guest `connection` resource.
@@ -70,8 +157,6 @@ pub struct PooledClient {
     client: Option<PgClient>,
     pool: Arc<Pool>,
     permit: Option<OwnedSemaphorePermit>,
-    /// A statement failed while lent: the reset must roll back first.
-    failed: bool,
 }
 
 /// The host-side state of a guest's `connection` resource.
@@ -86,26 +171,24 @@ impl PgConnection {
     async fn query(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<RowSet, PgError> {
         if is_plain_begin(sql, &params) {
             self.begin_deferred = true;
+            self.client.held.transaction = true;
             return Ok(RowSet {
                 columns: Vec::new(),
                 rows: Vec::new(),
             });
         }
         let begin = std::mem::take(&mut self.begin_deferred);
-        let result = self.client.query(sql, params, begin).await;
-        self.client.failed |= result.is_err();
-        result
+        self.client.query(sql, params, begin).await
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<u64, PgError> {
         if is_plain_begin(sql, &params) {
             self.begin_deferred = true;
+            self.client.held.transaction = true;
             return Ok(0);
         }
         let begin = std::mem::take(&mut self.begin_deferred);
-        let result = self.client.execute(sql, params, begin).await;
-        self.client.failed |= result.is_err();
-        result
+        self.client.execute(sql, params, begin).await
     }
 }
 
@@ -145,7 +228,10 @@ impl PgPools {
             .map_err(|_| "pool lock poisoned".to_string())?
             .pop();
         let client = match idle {
-            Some(client) if !client.client.is_closed() => client,
+            Some(mut client) if !client.client.is_closed() => {
+                client.held = Held::default();
+                client
+            }
             _ => {
                 let mut config = pool.config.clone();
                 config.connect_timeout(self.connect_timeout);
@@ -160,6 +246,8 @@ impl PgPools {
                 PgClient {
                     client,
                     statements: HashMap::new(),
+                    reset_owed: None,
+                    held: Held::default(),
                 }
             }
         };
@@ -167,7 +255,6 @@ impl PgPools {
             client: Some(client),
             pool,
             permit: Some(permit),
-            failed: false,
         })
     }
 
@@ -185,9 +272,73 @@ impl PgPools {
             config,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(self.max_size)),
+            sweep_scheduled: AtomicBool::new(false),
         });
         pools.insert(address.to_string(), pool.clone());
         Ok(pool)
+    }
+}
+
+impl Pool {
+    /// Puts a connection back for the next borrower.
+    fn give_back(&self, client: PgClient) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(client);
+        }
+    }
+
+    /// Resets `client` and gives it back; a connection whose reset fails is
+    /// closed. The permit is held until then, so no borrower sees it dirty.
+    async fn reset(&self, client: PgClient, sql: &str, permit: OwnedSemaphorePermit) {
+        if client.client.batch_execute(sql).await.is_ok() {
+            self.give_back(client);
+        }
+        drop(permit);
+    }
+
+    /// Makes sure idle connections do not keep their reset owed for longer
+    /// than [`RESET_OWED_AT_MOST`].
+    fn schedule_sweep(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        if self.sweep_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep(RESET_OWED_AT_MOST).await;
+            pool.sweep_scheduled.store(false, Ordering::Release);
+            pool.sweep();
+        });
+    }
+
+    /// Resets the idle connections whose reset is still owed, each under a
+    /// permit of its own (one that cannot get a permit now is left for its
+    /// next borrower, who sends the reset first anyway).
+    fn sweep(self: Arc<Self>) {
+        let owed: Vec<(PgClient, OwnedSemaphorePermit)> = {
+            let Ok(mut idle) = self.idle.lock() else {
+                return;
+            };
+            let mut owed = Vec::new();
+            let mut kept = Vec::with_capacity(idle.len());
+            for client in idle.drain(..) {
+                if client.reset_owed.is_some()
+                    && let Ok(permit) = self.permits.clone().try_acquire_owned()
+                {
+                    owed.push((client, permit));
+                } else {
+                    kept.push(client);
+                }
+            }
+            *idle = kept;
+            owed
+        };
+        for (mut client, permit) in owed {
+            let pool = self.clone();
+            tokio::spawn(async move {
+                let sql = client.reset_owed.take().unwrap_or(RESET_SQL);
+                pool.reset(client, sql, permit).await;
+            });
+        }
     }
 }
 
@@ -206,42 +357,68 @@ impl std::ops::DerefMut for PooledClient {
 
 impl Drop for PooledClient {
     fn drop(&mut self) {
-        let (Some(client), Some(permit)) = (self.client.take(), self.permit.take()) else {
+        let (Some(mut client), Some(permit)) = (self.client.take(), self.permit.take()) else {
             return;
         };
-        let pool = self.pool.clone();
-        let reset = if self.failed {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        // A connection that ran only complete statements outside a transaction
+        // block holds no lock or transaction: it goes back at once and owes
+        // its reset to the next borrower's first round trip (or the sweep).
+        // Anything else is reset now, off the request's path; the permit is
+        // held until it is back, so a waiting request never sees it dirty.
+        if !client.held.anything() {
+            if client.reset_owed.is_none() {
+                client.reset_owed = Some(RESET_SQL);
+            }
+            self.pool.give_back(client);
+            drop(permit);
+            self.pool.schedule_sweep(&runtime);
+            return;
+        }
+        let sql = if client.held.failed {
             RESET_AFTER_ERROR_SQL
         } else {
             RESET_SQL
         };
-        // Reset off the request's path; the permit is held until the connection
-        // is back (or discarded), so a waiting request never sees it dirty.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if client.client.batch_execute(reset).await.is_ok()
-                    && let Ok(mut idle) = pool.idle.lock()
-                {
-                    idle.push(client);
-                }
-                drop(permit);
-            });
-        }
+        let pool = self.pool.clone();
+        runtime.spawn(async move { pool.reset(client, sql, permit).await });
     }
 }
 
 impl PgClient {
-    /// The underlying client, for host-side queries.
-    pub fn client(&self) -> &tokio_postgres::Client {
-        &self.client
+    /// The underlying client, for host-side queries, with any reset owed
+    /// by the previous borrower done first. Statements sent through it are
+    /// not followed, so the connection is reset as soon as it is returned.
+    pub async fn client(&mut self) -> Result<&tokio_postgres::Client, tokio_postgres::Error> {
+        self.held.session = true;
+        if let Some(reset) = self.reset_owed.take()
+            && let Err(e) = self.client.batch_execute(reset).await
+        {
+            self.held.failed = true;
+            return Err(e);
+        }
+        Ok(&self.client)
     }
 
     /// Prepares `sql` once per connection and reuses the statement after.
+    /// A reset still owed goes out ahead of the preparation, in the same
+    /// round trip: names in `sql` resolve against the reset search path.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql).await?;
+        let prepared = match self.reset_owed.take() {
+            Some(reset) => {
+                let (reset, statement) =
+                    tokio::join!(self.client.batch_execute(reset), self.client.prepare(sql));
+                reset.and(statement)
+            }
+            None => self.client.prepare(sql).await,
+        };
+        // A failed preparation aborts an open transaction like a failed statement.
+        let statement = prepared.inspect_err(|_| self.held.failed = true)?;
         if self.statements.len() >= STATEMENT_CACHE_LIMIT {
             self.statements.clear();
         }
@@ -249,20 +426,60 @@ impl PgClient {
         Ok(statement)
     }
 
-    /// Awaits `statement`, first sending a `BEGIN` in the same round trip
-    /// when `begin` is set. Both are queued on the connection in order when
-    /// first polled, so PostgreSQL runs them in order.
-    async fn after_begin<T>(
+    /// What must run before this borrower's next statement, in its round
+    /// trip: the reset still owed, then the `BEGIN` deferred (if `begin`).
+    fn preamble(&mut self, begin: bool) -> Option<&'static str> {
+        match (self.reset_owed.take(), begin) {
+            (Some(_), true) => Some(RESET_THEN_BEGIN_SQL),
+            (Some(reset), false) => Some(reset),
+            (None, true) => Some("BEGIN"),
+            (None, false) => None,
+        }
+    }
+
+    /// Awaits `statement`, first sending `preamble` in the same round trip.
+    /// Both are queued on the connection in order when first polled, so
+    /// PostgreSQL runs them in order; if the preamble fails, so does the call.
+    async fn after<T>(
         &self,
-        begin: bool,
+        preamble: Option<&'static str>,
         statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, tokio_postgres::Error> {
-        if !begin {
+        let Some(preamble) = preamble else {
             return statement.await;
-        }
-        let (begun, result) = tokio::join!(self.client.batch_execute("BEGIN"), statement);
-        begun?;
+        };
+        let (before, result) = tokio::join!(self.client.batch_execute(preamble), statement);
+        before?;
         result
+    }
+
+    /// Runs `sql` (after a `BEGIN`, if `begin`) with tokio-postgres
+    /// parameters, prepared once per connection, as the guest's statements run.
+    pub async fn query_with(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        begin: bool,
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepare(sql).await?;
+        let preamble = self.preamble(begin);
+        let rows = self
+            .after(preamble, self.client.query(&statement, params))
+            .await;
+        self.follow(sql, begin, rows.is_ok());
+        rows
+    }
+
+    /// Records what a statement (after a `BEGIN`, if `begin`) left on the connection.
+    fn follow(&mut self, sql: &str, begin: bool, succeeded: bool) {
+        if begin {
+            self.held.transaction = true;
+        }
+        if succeeded {
+            self.held.track(sql);
+        } else {
+            self.held.failed = true;
+        }
     }
 
     async fn run(
@@ -290,10 +507,12 @@ impl PgClient {
     ) -> Result<RowSet, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let preamble = self.preamble(begin);
         let rows = self
-            .after_begin(begin, self.client.query(&statement, &refs))
-            .await
-            .map_err(query_error)?;
+            .after(preamble, self.client.query(&statement, &refs))
+            .await;
+        self.follow(sql, begin, rows.is_ok());
+        let rows = rows.map_err(query_error)?;
         let columns: Vec<Column> = statement
             .columns()
             .iter()
@@ -324,9 +543,12 @@ impl PgClient {
     ) -> Result<u64, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.after_begin(begin, self.client.execute(&statement, &refs))
-            .await
-            .map_err(query_error)
+        let preamble = self.preamble(begin);
+        let affected = self
+            .after(preamble, self.client.execute(&statement, &refs))
+            .await;
+        self.follow(sql, begin, affected.is_ok());
+        affected.map_err(query_error)
     }
 }
 
@@ -664,5 +886,36 @@ mod tests {
             assert!(!is_plain_begin(sql, &[]), "{sql}");
         }
         assert!(!is_plain_begin("BEGIN", &[ParameterValue::Int32(1)]));
+    }
+
+    #[test]
+    fn statements_are_classified_by_what_outlasts_them() {
+        use SessionEffect::*;
+        for (sql, effect) in [
+            ("BEGIN ISOLATION LEVEL SERIALIZABLE", OpensTransaction),
+            ("  start transaction read only", OpensTransaction),
+            ("COMMIT", EndsTransaction),
+            ("end;", EndsTransaction),
+            ("ROLLBACK", EndsTransaction),
+            ("abort", EndsTransaction),
+            ("COMMIT AND CHAIN", OpensTransaction),
+            ("rollback and no chain", EndsTransaction),
+            ("ROLLBACK TO SAVEPOINT a", None),
+            ("PREPARE TRANSACTION 'x'", EndsTransaction),
+            ("SELECT pg_advisory_lock(1)", HoldsSession),
+            ("LISTEN jobs", HoldsSession),
+            ("SELECT set_config('request.jwt.claims', $1, false)", None),
+            ("SELECT * FROM public.insight_cache_find($1, $2)", None),
+        ] {
+            assert_eq!(session_effect(sql), effect, "{sql}");
+        }
+        let mut held = Held::default();
+        held.track("BEGIN");
+        held.track("UPDATE t SET a = 1");
+        assert!(held.anything());
+        held.track("COMMIT");
+        assert!(!held.anything());
+        held.track("SELECT pg_try_advisory_lock(7)");
+        assert!(held.anything(), "a session lock is held until the reset");
     }
 }

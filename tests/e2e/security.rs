@@ -111,14 +111,16 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     )
     .await?;
     let pools = spinbase::host::postgres::PgPools::new(1);
-    let dirty = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut dirty = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
     let pid: i32 = dirty
         .client()
+        .await?
         .query_one("SELECT pg_backend_pid()", &[])
         .await?
         .get(0);
     dirty
         .client()
+        .await?
         .batch_execute(
             "SELECT set_config('request.jwt.claims', '{\"sub\":\"x\"}', false);
              SET ROLE authenticated;
@@ -128,9 +130,10 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         .await?;
     drop(dirty);
 
-    let reused = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut reused = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
     let row = reused
         .client()
+        .await?
         .query_one(
             "SELECT pg_backend_pid(), current_user::text,
                     coalesce(current_setting('request.jwt.claims', true), ''),
@@ -145,6 +148,7 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     // Outside a transaction block, a statement starts its own transaction.
     let open = reused
         .client()
+        .await?
         .simple_query("SELECT (now() = statement_timestamp())::text")
         .await?;
     let fresh = open.iter().any(
@@ -156,14 +160,16 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     // is accepted: the connection must come back clean (or not at all).
     reused
         .client()
+        .await?
         .batch_execute("BEGIN; SET ROLE authenticated; SELECT 1/0")
         .await
         .expect_err("division by zero");
     drop(reused);
-    let next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
     // One simple query is one implicit transaction: now() is its start.
     let state = next
         .client()
+        .await?
         .simple_query("SELECT current_user || ' ' || (now() = statement_timestamp())::text")
         .await?;
     let state = state.iter().find_map(|m| match m {
@@ -175,6 +181,77 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         Some("postgres true"),
         "no role and no transaction left"
     );
+    Ok(())
+}
+
+/// The last statement a backend ran and its state, as `pg_stat_activity` shows them.
+async fn backend_state(observer: &tokio_postgres::Client, pid: i32) -> Result<(String, String)> {
+    let row = observer
+        .query_one(
+            "SELECT query, state FROM pg_stat_activity WHERE pid = $1",
+            &[&pid],
+        )
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+#[tokio::test]
+async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() -> Result<()> {
+    let db = TestDatabase::create("security_pool_owed_reset").await?;
+    // The migrations create the `authenticated` role.
+    spinbase::database::migrate(
+        &db.url,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+    )
+    .await?;
+    let pools = spinbase::host::postgres::PgPools::new(1);
+    let settle = "SELECT set_config('request.jwt.claims', '{\"sub\":\"x\"}', false)";
+    let state = "SELECT pg_backend_pid(), current_user::text,
+                        coalesce(current_setting('request.jwt.claims', true), '')";
+
+    // Statements outside a transaction block: the connection goes back at
+    // once, and its reset runs ahead of the next borrower's first statement.
+    let mut first = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let pid: i32 = first.query_with(state, &[], false).await?[0].get(0);
+    first.query_with(settle, &[], false).await?;
+    first
+        .query_with("SET ROLE authenticated", &[], false)
+        .await?;
+    drop(first);
+    let mut second = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let row = &second.query_with(state, &[], false).await?[0];
+    assert_eq!(row.get::<_, i32>(0), pid, "the same connection is reused");
+    assert_eq!(row.get::<_, String>(1), "postgres");
+    assert_eq!(row.get::<_, String>(2), "");
+
+    // Left idle, it is reset without a borrower.
+    second.query_with(settle, &[], false).await?;
+    drop(second);
+    let observer = db.client().await?;
+    let mut reset = false;
+    for _ in 0..100 {
+        let (query, _) = backend_state(&observer, pid).await?;
+        if query.ends_with("pg_advisory_unlock_all()") {
+            reset = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reset, "the idle connection was reset within 5 s");
+
+    // An open transaction is never left for later: it is rolled back on return.
+    let mut open = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    open.query_with("SELECT 1", &[], true).await?;
+    drop(open);
+    let mut ended = false;
+    for _ in 0..100 {
+        if backend_state(&observer, pid).await?.1 == "idle" {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ended, "the open transaction was rolled back within 5 s");
     Ok(())
 }
 
