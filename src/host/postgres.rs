@@ -3,7 +3,10 @@
 //! A guest's `connection` resource holds one pooled connection for its whole
 //! life, so a transaction spans several `query`/`execute` calls. When the
 //! resource is dropped (at the latest, with the request's store) the
-//! connection is rolled back and reset before another request may take it.
+//! connection is reset before another request's first statement runs: at
+//! once if it may hold a transaction, a lock or a listener, else in the same
+//! round trip as the next borrower's first statement, or after a short idle
+//! time.
 
 use super::InstanceState;
 use super::bindings::spin::postgres::postgres::{
