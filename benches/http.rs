@@ -897,7 +897,7 @@ async fn native_call(
     let today = now.div_euclid(86_400);
 
     if path.ends_with("chat-orchestrator") {
-        let request: shared::chat::ChatRequest = serde_json::from_slice(&body)?;
+        let request: shared::chat::ChatRequest = shared::validation::parse_body(&body)?;
         run(&mut client, shared::rate_limit::COUNT_SQL, &[&user, &limit]).await?;
         // Chat writes user data: a durable commit.
         begin_session(&mut client, &claims, "on").await?;
@@ -967,7 +967,8 @@ async fn native_call(
     let reads_signals = family == InsightFamily::Recommendations;
     let (slot, compute): (InsightSlot, Box<dyn FnOnce() -> Result<String> + Send>) = match family {
         InsightFamily::Logistics => {
-            let request: shared::logistics::LogisticsRequest = serde_json::from_slice(&body)?;
+            let request: shared::logistics::LogisticsRequest =
+                shared::validation::parse_body(&body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -979,7 +980,7 @@ async fn native_call(
             )
         }
         InsightFamily::Events => {
-            let request: shared::events::EventsRequest = serde_json::from_slice(&body)?;
+            let request: shared::events::EventsRequest = shared::validation::parse_body(&body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -992,7 +993,7 @@ async fn native_call(
             )
         }
         InsightFamily::Media => {
-            let request: shared::media::MediaRequest = serde_json::from_slice(&body)?;
+            let request: shared::media::MediaRequest = shared::validation::parse_body(&body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -1001,7 +1002,7 @@ async fn native_call(
         }
         InsightFamily::Recommendations => {
             let request: shared::recommendations::RecommendationsRequest =
-                serde_json::from_slice(&body)?;
+                shared::validation::parse_body(&body)?;
             request.validate()?;
             let signals = shared::recommendations::Signals::default();
             (

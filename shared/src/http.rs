@@ -47,13 +47,7 @@ pub struct Call {
 impl Call {
     /// The body parsed as `T`; a 400 that names the problem otherwise.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest(
-                "request body is empty: send a JSON object".into(),
-            ));
-        }
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+        crate::validation::parse_body(&self.body)
     }
 
     /// The body parsed as `T` and validated; a 400 that names the problem otherwise.

@@ -16,6 +16,31 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ValidationError>;
 }
 
+/// Parses a request body as `T`; a 400 that names the problem otherwise.
+/// The body's UTF-8 is checked once, in bulk, before parsing: parsing bytes
+/// instead checks every string again as it is read, which was a twentieth
+/// of a 1,000-sample analysis in Wasm.
+///
+/// # Errors
+///
+/// [`ApiError::BadRequest`](crate::ApiError::BadRequest) for an empty body, a body that is not UTF-8
+/// text, or JSON that does not fit `T`.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(crate::ApiError::BadRequest(
+            "request body is empty: send a JSON object".into(),
+        ));
+    }
+    let text = std::str::from_utf8(body).map_err(|e| {
+        crate::ApiError::BadRequest(format!(
+            "invalid request body: not UTF-8 text at byte {}",
+            e.valid_up_to()
+        ))
+    })?;
+    serde_json::from_str(text)
+        .map_err(|e| crate::ApiError::BadRequest(format!("invalid request body: {e}")))
+}
+
 /// Maximum length, in characters, of any text field (ids, names, categories…).
 pub const MAX_TEXT_CHARS: usize = 200;
 
@@ -41,4 +66,34 @@ pub fn check_text(path: impl FnOnce() -> String, value: &str) -> Result<(), Vali
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_body;
+    use crate::ApiError;
+
+    fn message(body: &[u8]) -> String {
+        match parse_body::<serde_json::Value>(body) {
+            Err(ApiError::BadRequest(m)) => m,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bodies_parse_from_checked_text_and_bad_ones_are_named() {
+        let value: serde_json::Value =
+            parse_body("{\"name\": \"Caf\\u00e9 é\"}".as_bytes()).expect("json");
+        assert_eq!(value["name"], "Café é");
+        assert_eq!(message(b" \n"), "request body is empty: send a JSON object");
+        assert_eq!(
+            message(b"{\"a\": \"\xff\"}"),
+            "invalid request body: not UTF-8 text at byte 7"
+        );
+        assert!(
+            message(b"[1,").starts_with("invalid request body: EOF"),
+            "{}",
+            message(b"[1,")
+        );
+    }
 }
