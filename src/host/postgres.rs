@@ -27,27 +27,27 @@ use wasmtime::component::Resource;
 
 /// What a returned connection clears once its transaction has ended, so the
 /// next request inherits nothing: no role, no settings (claims), no
-/// listeners or locks. `BEGIN; ROLLBACK` ends a transaction left open and is
-/// silent when there is none, where a bare `ROLLBACK` warns "no transaction
-/// in progress" into the server's log on nearly every return: that log write
-/// made the reset cost more than a cache hit's own statement.
-macro_rules! reset_sql {
+/// listeners or locks.
+macro_rules! reset_session {
     () => {
-        "BEGIN; ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
+        "RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
     };
 }
 
-/// The reset of a returned connection.
-const RESET_SQL: &str = reset_sql!();
+/// The reset of a returned connection. `BEGIN; ROLLBACK` ends a transaction
+/// the guest left open and is silent when there is none, where a bare
+/// `ROLLBACK` warns "no transaction in progress" into the server's log on
+/// nearly every return: that log write made the reset cost more than a cache
+/// hit's own statement.
+const RESET_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!());
 
 /// A reset owed by the previous borrower, then the `BEGIN` this borrower
 /// deferred, sent together ahead of its first statement.
-const RESET_THEN_BEGIN_SQL: &str = concat!(reset_sql!(), "; BEGIN");
+const RESET_THEN_BEGIN_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!(), "; BEGIN");
 
 /// The reset after a guest's statement failed: its transaction may be
 /// aborted, where `BEGIN` itself fails, so `ROLLBACK` comes first.
-const RESET_AFTER_ERROR_SQL: &str =
-    "ROLLBACK; RESET SESSION AUTHORIZATION; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()";
+const RESET_AFTER_ERROR_SQL: &str = concat!("ROLLBACK; ", reset_session!());
 
 /// How long a connection returned with its reset owed may wait in the pool
 /// before the pool resets it without waiting for a borrower. Under load the
@@ -80,10 +80,10 @@ struct Pool {
 pub struct PgClient {
     client: tokio_postgres::Client,
     statements: HashMap<String, Statement>,
-    /// The reset the previous borrower owes: it goes out in the same round
-    /// trip as this borrower's first statement, ahead of it, so returning a
-    /// clean connection costs no round trip of its own.
-    reset_owed: Option<&'static str>,
+    /// The previous borrower owes [`RESET_SQL`]: it goes out in the same
+    /// round trip as this borrower's first statement, ahead of it, so
+    /// returning a clean connection costs no round trip of its own.
+    reset_owed: bool,
     /// What this borrower did that may outlast its statements.
     held: Held,
 }
@@ -249,7 +249,7 @@ impl PgPools {
                 PgClient {
                     client,
                     statements: HashMap::new(),
-                    reset_owed: None,
+                    reset_owed: false,
                     held: Held::default(),
                 }
             }
@@ -324,7 +324,7 @@ impl Pool {
             let mut owed = Vec::new();
             let mut kept = Vec::with_capacity(idle.len());
             for client in idle.drain(..) {
-                if client.reset_owed.is_some()
+                if client.reset_owed
                     && let Ok(permit) = self.permits.clone().try_acquire_owned()
                 {
                     owed.push((client, permit));
@@ -336,11 +336,9 @@ impl Pool {
             owed
         };
         for (mut client, permit) in owed {
+            client.reset_owed = false;
             let pool = self.clone();
-            tokio::spawn(async move {
-                let sql = client.reset_owed.take().unwrap_or(RESET_SQL);
-                pool.reset(client, sql, permit).await;
-            });
+            tokio::spawn(async move { pool.reset(client, RESET_SQL, permit).await });
         }
     }
 }
@@ -372,9 +370,7 @@ impl Drop for PooledClient {
         // Anything else is reset now, off the request's path; the permit is
         // held until it is back, so a waiting request never sees it dirty.
         if !client.held.anything() {
-            if client.reset_owed.is_none() {
-                client.reset_owed = Some(RESET_SQL);
-            }
+            client.reset_owed = true;
             self.pool.give_back(client);
             drop(permit);
             self.pool.schedule_sweep(&runtime);
@@ -396,8 +392,8 @@ impl PgClient {
     /// not followed, so the connection is reset as soon as it is returned.
     pub async fn client(&mut self) -> Result<&tokio_postgres::Client, tokio_postgres::Error> {
         self.held.session = true;
-        if let Some(reset) = self.reset_owed.take()
-            && let Err(e) = self.client.batch_execute(reset).await
+        if std::mem::take(&mut self.reset_owed)
+            && let Err(e) = self.client.batch_execute(RESET_SQL).await
         {
             self.held.failed = true;
             return Err(e);
@@ -412,13 +408,14 @@ impl PgClient {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let prepared = match self.reset_owed.take() {
-            Some(reset) => {
-                let (reset, statement) =
-                    tokio::join!(self.client.batch_execute(reset), self.client.prepare(sql));
-                reset.and(statement)
-            }
-            None => self.client.prepare(sql).await,
+        let prepared = if std::mem::take(&mut self.reset_owed) {
+            let (reset, statement) = tokio::join!(
+                self.client.batch_execute(RESET_SQL),
+                self.client.prepare(sql)
+            );
+            reset.and(statement)
+        } else {
+            self.client.prepare(sql).await
         };
         // A failed preparation aborts an open transaction like a failed statement.
         let statement = prepared.inspect_err(|_| self.held.failed = true)?;
@@ -432,11 +429,11 @@ impl PgClient {
     /// What must run before this borrower's next statement, in its round
     /// trip: the reset still owed, then the `BEGIN` deferred (if `begin`).
     fn preamble(&mut self, begin: bool) -> Option<&'static str> {
-        match (self.reset_owed.take(), begin) {
-            (Some(_), true) => Some(RESET_THEN_BEGIN_SQL),
-            (Some(reset), false) => Some(reset),
-            (None, true) => Some("BEGIN"),
-            (None, false) => None,
+        match (std::mem::take(&mut self.reset_owed), begin) {
+            (true, true) => Some(RESET_THEN_BEGIN_SQL),
+            (true, false) => Some(RESET_SQL),
+            (false, true) => Some("BEGIN"),
+            (false, false) => None,
         }
     }
 

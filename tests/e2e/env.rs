@@ -88,6 +88,17 @@ impl TestDatabase {
         })
     }
 
+    /// Creates a database named after the test, with the project's migrations applied.
+    pub(crate) async fn migrated(test: &str) -> Result<Self> {
+        let db = Self::create(test).await?;
+        spinbase::database::migrate(
+            &db.url,
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+        )
+        .await?;
+        Ok(db)
+    }
+
     /// A client connected as the superuser.
     pub(crate) async fn client(&self) -> Result<tokio_postgres::Client> {
         connect(&self.url).await

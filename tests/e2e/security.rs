@@ -4,7 +4,6 @@ use crate::env::{TestDatabase, TestEnv, act_as, count_as, token_for};
 use anyhow::Result;
 use serde_json::json;
 use shared::auth::{self, Role};
-use std::path::Path;
 
 const FUNCTION: &str = "logistics-analyzer";
 
@@ -104,12 +103,7 @@ async fn a_pooled_connection_reused_after_a_request_carries_no_role_or_claims() 
 
 #[tokio::test]
 async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
-    let db = TestDatabase::create("security_pool_reset").await?;
-    spinbase::database::migrate(
-        &db.url,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-    )
-    .await?;
+    let db = TestDatabase::migrated("security_pool_reset").await?;
     let pools = spinbase::host::postgres::PgPools::new(1);
     let mut dirty = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
     let pid: i32 = dirty
@@ -197,13 +191,8 @@ async fn backend_state(observer: &tokio_postgres::Client, pid: i32) -> Result<(S
 
 #[tokio::test]
 async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() -> Result<()> {
-    let db = TestDatabase::create("security_pool_owed_reset").await?;
     // The migrations create the `authenticated` role.
-    spinbase::database::migrate(
-        &db.url,
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-    )
-    .await?;
+    let db = TestDatabase::migrated("security_pool_owed_reset").await?;
     let pools = spinbase::host::postgres::PgPools::new(1);
     let settle = "SELECT set_config('request.jwt.claims', '{\"sub\":\"x\"}', false)";
     let state = "SELECT pg_backend_pid(), current_user::text,
