@@ -172,9 +172,7 @@ pub struct PgConnection {
 
 impl PgConnection {
     async fn query(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<RowSet, PgError> {
-        if is_plain_begin(sql, &params) {
-            self.begin_deferred = true;
-            self.client.held.transaction = true;
+        if self.defer_begin(sql, &params) {
             return Ok(RowSet {
                 columns: Vec::new(),
                 rows: Vec::new(),
@@ -185,13 +183,22 @@ impl PgConnection {
     }
 
     async fn execute(&mut self, sql: &str, params: Vec<ParameterValue>) -> Result<u64, PgError> {
-        if is_plain_begin(sql, &params) {
-            self.begin_deferred = true;
-            self.client.held.transaction = true;
+        if self.defer_begin(sql, &params) {
             return Ok(0);
         }
         let begin = std::mem::take(&mut self.begin_deferred);
         self.client.execute(sql, params, begin).await
+    }
+
+    /// Holds back a plain `BEGIN` to send with the next statement; whether
+    /// `sql` was one. From here on the connection counts as in a transaction.
+    fn defer_begin(&mut self, sql: &str, params: &[ParameterValue]) -> bool {
+        if !is_plain_begin(sql, params) {
+            return false;
+        }
+        self.begin_deferred = true;
+        self.client.held.transaction = true;
+        true
     }
 }
 
@@ -437,19 +444,26 @@ impl PgClient {
         }
     }
 
-    /// Awaits `statement`, first sending `preamble` in the same round trip.
-    /// Both are queued on the connection in order when first polled, so
-    /// PostgreSQL runs them in order; if the preamble fails, so does the call.
-    async fn after<T>(
-        &self,
-        preamble: Option<&'static str>,
-        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    /// Runs `statement` (the statement `sql`, after a `BEGIN` if `begin`),
+    /// first sending its [`preamble`](Self::preamble) in the same round trip,
+    /// and records what it left on the connection. Both are queued on the
+    /// connection in order when first polled, so PostgreSQL runs them in
+    /// order; if the preamble fails, so does the call.
+    async fn send<T>(
+        &mut self,
+        sql: &str,
+        begin: bool,
+        statement: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, tokio_postgres::Error> {
-        let Some(preamble) = preamble else {
-            return statement.await;
+        let result = match self.preamble(begin) {
+            None => statement(&self.client).await,
+            Some(preamble) => {
+                let (before, result) =
+                    tokio::join!(self.client.batch_execute(preamble), statement(&self.client));
+                before.and(result)
+            }
         };
-        let (before, result) = tokio::join!(self.client.batch_execute(preamble), statement);
-        before?;
+        self.follow(sql, begin, result.is_ok());
         result
     }
 
@@ -462,12 +476,10 @@ impl PgClient {
         begin: bool,
     ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
         let statement = self.prepare(sql).await?;
-        let preamble = self.preamble(begin);
-        let rows = self
-            .after(preamble, self.client.query(&statement, params))
-            .await;
-        self.follow(sql, begin, rows.is_ok());
-        rows
+        self.send(sql, begin, async |client| {
+            client.query(&statement, params).await
+        })
+        .await
     }
 
     /// Records what a statement (after a `BEGIN`, if `begin`) left on the connection.
@@ -507,12 +519,12 @@ impl PgClient {
     ) -> Result<RowSet, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let preamble = self.preamble(begin);
         let rows = self
-            .after(preamble, self.client.query(&statement, &refs))
-            .await;
-        self.follow(sql, begin, rows.is_ok());
-        let rows = rows.map_err(query_error)?;
+            .send(sql, begin, async |client| {
+                client.query(&statement, &refs).await
+            })
+            .await
+            .map_err(query_error)?;
         let columns: Vec<Column> = statement
             .columns()
             .iter()
@@ -543,12 +555,11 @@ impl PgClient {
     ) -> Result<u64, PgError> {
         let (statement, params) = self.run(sql, params).await?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let preamble = self.preamble(begin);
-        let affected = self
-            .after(preamble, self.client.execute(&statement, &refs))
-            .await;
-        self.follow(sql, begin, affected.is_ok());
-        affected.map_err(query_error)
+        self.send(sql, begin, async |client| {
+            client.execute(&statement, &refs).await
+        })
+        .await
+        .map_err(query_error)
     }
 }
 
