@@ -178,15 +178,26 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     Ok(())
 }
 
-/// The last statement a backend ran and its state, as `pg_stat_activity` shows them.
-async fn backend_state(observer: &tokio_postgres::Client, pid: i32) -> Result<(String, String)> {
-    let row = observer
-        .query_one(
-            "SELECT query, state FROM pg_stat_activity WHERE pid = $1",
-            &[&pid],
-        )
-        .await?;
-    Ok((row.get(0), row.get(1)))
+/// Whether, within 5 s, backend `pid`'s last statement and state (as
+/// `pg_stat_activity` shows them) come to satisfy `reached`.
+async fn backend_reaches(
+    observer: &tokio_postgres::Client,
+    pid: i32,
+    reached: impl Fn(&str, &str) -> bool,
+) -> Result<bool> {
+    for _ in 0..100 {
+        let row = observer
+            .query_one(
+                "SELECT query, state FROM pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .await?;
+        if reached(row.get(0), row.get(1)) {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(false)
 }
 
 #[tokio::test]
@@ -217,29 +228,17 @@ async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() ->
     second.query_with(settle, &[], false).await?;
     drop(second);
     let observer = db.client().await?;
-    let mut reset = false;
-    for _ in 0..100 {
-        let (query, _) = backend_state(&observer, pid).await?;
-        if query.ends_with("pg_advisory_unlock_all()") {
-            reset = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let reset = backend_reaches(&observer, pid, |query, _| {
+        query.ends_with("pg_advisory_unlock_all()")
+    })
+    .await?;
     assert!(reset, "the idle connection was reset within 5 s");
 
     // An open transaction is never left for later: it is rolled back on return.
     let mut open = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
     open.query_with("SELECT 1", &[], true).await?;
     drop(open);
-    let mut ended = false;
-    for _ in 0..100 {
-        if backend_state(&observer, pid).await?.1 == "idle" {
-            ended = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let ended = backend_reaches(&observer, pid, |_, state| state == "idle").await?;
     assert!(ended, "the open transaction was rolled back within 5 s");
     Ok(())
 }
