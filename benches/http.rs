@@ -1,7 +1,8 @@
 //! `cargo bench --bench http`: drives every HTTP function of the release
 //! runtime and of a native baseline (the same domain code and the same
-//! database statements behind a plain hyper server) with a keep-alive load
-//! generator at concurrency 1 and 32, and measures cold start, instantiation
+//! database statements behind the runtime's own server design, in a process
+//! of its own like the runtime's) with a keep-alive load generator at
+//! concurrency 1 and 32, and measures cold start, instantiation
 //! and memory. Prints one table; figures go into the README.
 //!
 //! Environment: `BENCH_SECONDS` (per run, default 5), `BENCH_ONLY` (run only
@@ -10,7 +11,7 @@
 //! a run, then only serve both sides with warm caches and write a wrk script
 //! per scenario into the folder, for profiling one side alone).
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};
@@ -61,7 +62,16 @@ struct Stats {
     p99_ms: f64,
 }
 
+/// Set in the native baseline's process (this binary run again): the
+/// database it serves.
+const NATIVE_DATABASE_URL: &str = "BENCH_NATIVE_DATABASE_URL";
+/// Database connections of the native baseline, as the runtime's default.
+const NATIVE_POOL_SIZE: usize = 16;
+
 fn main() -> Result<()> {
+    if let Ok(url) = std::env::var(NATIVE_DATABASE_URL) {
+        return serve_native(url);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -116,19 +126,20 @@ async fn bench() -> Result<()> {
     let app_manifest = root.join("spin.toml");
     let app_probe = "/functions/v1/logistics-analyzer";
     let (cold_child, cold_ms, _) = start_runtime(binary, &app_manifest, app_probe, &url).await?;
-    stop(cold_child);
+    drop(cold_child);
     let (child, warm_ms, runtime_addr) =
         start_runtime(binary, &app_manifest, app_probe, &url).await?;
     let (hello_child, _, hello_addr) = start_runtime(binary, &hello_manifest, "/", &url).await?;
     let pid = child.id();
     let idle_rss = rss_kib(pid, "VmRSS");
 
-    let pg = PgPools::new(16);
-    let native_addr = start_native(url.clone(), pg).await?;
+    let (native_child, native_addr) = start_native(&url).await?;
     if let Ok(folder) = std::env::var("BENCH_SERVE") {
-        serve_for_profiling(Path::new(&folder), runtime_addr, native_addr, &tokens, pid).await?;
-        stop(child);
-        stop(hello_child);
+        let pids = [pid, native_child.id()];
+        serve_for_profiling(Path::new(&folder), runtime_addr, native_addr, &tokens, pids).await?;
+        drop(child);
+        drop(hello_child);
+        drop(native_child);
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
             .await?;
@@ -188,12 +199,13 @@ async fn bench() -> Result<()> {
         }
     }
     let peak_rss = rss_kib(pid, "VmHWM");
-    stop(child);
+    drop(child);
     if let Some(table) = wrk_table(hello_addr, native_addr, seconds) {
         println!();
         println!("{table}");
     }
-    stop(hello_child);
+    drop(hello_child);
+    drop(native_child);
     let instantiate_us = instantiation_micros(root).await?;
     println!();
     println!("| measure | value |");
@@ -251,26 +263,28 @@ async fn start_runtime(
     manifest: &Path,
     probe: &str,
     url: &str,
-) -> Result<(Child, f64, SocketAddr)> {
+) -> Result<(ServerProcess, f64, SocketAddr)> {
     let port = free_port()?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let started = Instant::now();
-    let child = Command::new(binary)
-        .arg("--manifest")
-        .arg(manifest)
-        .args([
-            "up",
-            "--no-build",
-            "--listen",
-            &addr.to_string(),
-            "--database-url",
-            url,
-        ])
-        .env("SPIN_VARIABLE_RATE_LIMIT_PER_MINUTE", NO_LIMIT)
-        .env("SPINBASE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let child = ServerProcess(
+        Command::new(binary)
+            .arg("--manifest")
+            .arg(manifest)
+            .args([
+                "up",
+                "--no-build",
+                "--listen",
+                &addr.to_string(),
+                "--database-url",
+                url,
+            ])
+            .env("SPIN_VARIABLE_RATE_LIMIT_PER_MINUTE", NO_LIMIT)
+            .env("SPINBASE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     let client = reqwest::Client::new();
     let probe = format!("http://{addr}{probe}");
     while started.elapsed() < Duration::from_secs(120) {
@@ -287,9 +301,21 @@ async fn start_runtime(
     bail!("the runtime did not start")
 }
 
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// A server process the bench started, stopped when dropped, so that a
+/// bench failing midway leaves no server behind.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn free_port() -> Result<u16> {
@@ -506,7 +532,7 @@ async fn serve_for_profiling(
     runtime: SocketAddr,
     native: SocketAddr,
     tokens: &[(String, String)],
-    runtime_pid: u32,
+    [runtime_pid, native_pid]: [u32; 2],
 ) -> Result<()> {
     std::fs::create_dir_all(folder)?;
     for scenario in scenarios() {
@@ -523,8 +549,7 @@ async fn serve_for_profiling(
         println!("{}", script.display());
     }
     println!(
-        "runtime http://{runtime} (pid {runtime_pid}), native http://{native} (pid {})",
-        std::process::id()
+        "runtime http://{runtime} (pid {runtime_pid}), native http://{native} (pid {native_pid})"
     );
     println!("serving until interrupted");
     tokio::signal::ctrl_c().await?;
@@ -817,22 +842,81 @@ async fn instantiation_micros(root: &Path) -> Result<f64> {
 // The native baseline: the same statements and the same domain code, no Wasm.
 // ---------------------------------------------------------------------------
 
-async fn start_native(url: String, pg: Arc<PgPools>) -> Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let state = Arc::new((url, pg));
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
+/// Starts the native baseline in a process of its own (this binary again),
+/// so that both sides stand alike: each a process of its own with the same
+/// server design, neither sharing threads or an I/O driver with the load
+/// generator. The baseline used to be served from the generator's own
+/// runtime, where a request and its answer woke no other process.
+async fn start_native(url: &str) -> Result<(ServerProcess, SocketAddr)> {
+    let mut child = ServerProcess(
+        Command::new(std::env::current_exe()?)
+            .env(NATIVE_DATABASE_URL, url)
+            .stdout(Stdio::piped())
+            .spawn()?,
+    );
+    let stdout = child
+        .0
+        .stdout
+        .take()
+        .context("no stdout of the native baseline")?;
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    })
+    .await??;
+    let addr = line.trim().parse().with_context(|| {
+        format!(
+            "the native baseline did not start: it printed `{}`",
+            line.trim()
+        )
+    })?;
+    Ok((child, addr))
+}
+
+/// The native baseline's process: the runtime's server (one single-threaded
+/// runtime per core, each with its share of the database connections) with
+/// the native handler where the runtime runs a component. Prints its address,
+/// then serves until killed.
+fn serve_native(url: String) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let servers = (0..threads)
+        .map(|_| {
+            Arc::new(NativeThread {
+                url: url.clone(),
+                pg: PgPools::new(NATIVE_POOL_SIZE.div_ceil(threads)),
+            })
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        println!("{}", listener.local_addr()?);
+        spinbase::server::serve(servers, listener, std::future::pending()).await
+    })
+}
+
+/// One HTTP thread of the native baseline.
+struct NativeThread {
+    url: String,
+    pg: Arc<PgPools>,
+}
+
+impl spinbase::server::ThreadServer for NativeThread {
+    async fn serve_connections(self: Arc<Self>, mut incoming: spinbase::server::HandedConnections) {
+        while let Some(stream) = incoming.recv().await {
+            let Ok(stream) = TcpStream::from_std(stream) else {
                 continue;
             };
-            let _ = stream.set_nodelay(true);
-            let state = state.clone();
+            let thread = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
-                    let state = state.clone();
+                    let thread = thread.clone();
                     async move {
-                        Ok::<_, std::convert::Infallible>(native(req, &state.0, &state.1).await)
+                        Ok::<_, std::convert::Infallible>(
+                            native(req, &thread.url, &thread.pg).await,
+                        )
                     }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -840,8 +924,7 @@ async fn start_native(url: String, pg: Arc<PgPools>) -> Result<SocketAddr> {
                     .await;
             });
         }
-    });
-    Ok(addr)
+    }
 }
 
 async fn native(

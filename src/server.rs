@@ -93,13 +93,10 @@ impl App {
             request_ids: RequestIds::new(),
         }
     }
+}
 
-    /// Serves the connections `incoming` hands over until it closes, then
-    /// lets in-flight requests finish. Runs on its thread's own runtime.
-    async fn serve_connections(
-        self: Arc<Self>,
-        mut incoming: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
-    ) {
+impl ThreadServer for App {
+    async fn serve_connections(self: Arc<Self>, mut incoming: HandedConnections) {
         for (_, component) in &self.routes {
             component.replenish(&self.instance).await;
         }
@@ -134,7 +131,9 @@ impl App {
             }
         }
     }
+}
 
+impl App {
     async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let request_id = self.request_ids.next();
@@ -363,10 +362,21 @@ impl App {
     }
 }
 
-/// Serves `listener` with one thread per app until `shutdown` resolves, then
-/// lets in-flight requests finish.
+/// The connections the accepting thread hands to one HTTP thread.
+pub type HandedConnections = tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>;
+
+/// What one HTTP thread of [`serve`] runs.
+pub trait ThreadServer: Send + Sync + 'static {
+    /// Serves the connections `incoming` hands over until it closes, then
+    /// lets in-flight requests finish. Runs on its thread's own
+    /// single-threaded runtime, so the future need not be `Send`.
+    fn serve_connections(self: Arc<Self>, incoming: HandedConnections) -> impl Future<Output = ()>;
+}
+
+/// Serves `listener` with one thread per server until `shutdown` resolves,
+/// then lets in-flight requests finish.
 ///
-/// Each app runs on a single-threaded runtime of its own, with its own
+/// Each server runs on a single-threaded runtime of its own, with its own
 /// database connections and instances made ahead, and serves the connections
 /// handed to it in turn. No task moves between cores, so a request causes no
 /// cross-core wake-ups or cache traffic: against one runtime with a worker
@@ -375,21 +385,21 @@ impl App {
 /// run one after another on its thread, as HTTP/1.1 sends them, so pinning a
 /// connection costs it no parallelism; only an uneven mix of busy
 /// connections is no longer rebalanced.
-pub async fn serve(
-    apps: Vec<Arc<App>>,
+pub async fn serve<S: ThreadServer>(
+    servers: Vec<Arc<S>>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let mut threads = Vec::new();
     let mut senders = Vec::new();
-    for (i, app) in apps.into_iter().enumerate() {
+    for (i, server) in servers.into_iter().enumerate() {
         let (sender, incoming) = tokio::sync::mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let thread = std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || runtime.block_on(app.serve_connections(incoming)))?;
+            .spawn(move || runtime.block_on(server.serve_connections(incoming)))?;
         threads.push(thread);
         senders.push(sender);
     }
