@@ -93,47 +93,7 @@ impl App {
             request_ids: RequestIds::new(),
         }
     }
-}
 
-impl ThreadServer for App {
-    async fn serve_connections(self: Arc<Self>, mut incoming: HandedConnections) {
-        for (_, component) in &self.routes {
-            component.replenish(&self.instance).await;
-        }
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        while let Some(stream) = incoming.recv().await {
-            let stream = match tokio::net::TcpStream::from_std(stream) {
-                Ok(stream) => stream,
-                Err(e) => {
-                    tracing::warn!("cannot take over a connection: {e}");
-                    continue;
-                }
-            };
-            let app = self.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(app.handle(req).await) }
-            });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!("connection ended: {e}");
-                }
-            });
-        }
-        tokio::select! {
-            () = graceful.shutdown() => {}
-            () = tokio::time::sleep(self.limits.timeout) => {
-                tracing::warn!("in-flight requests did not finish in time; stopping anyway");
-            }
-        }
-    }
-}
-
-impl App {
     async fn handle(&self, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let request_id = self.request_ids.next();
@@ -359,6 +319,44 @@ impl App {
             }
         };
         json(status, &body)
+    }
+}
+
+impl ThreadServer for App {
+    async fn serve_connections(self: Arc<Self>, mut incoming: HandedConnections) {
+        for (_, component) in &self.routes {
+            component.replenish(&self.instance).await;
+        }
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        while let Some(stream) = incoming.recv().await {
+            let stream = match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::warn!("cannot take over a connection: {e}");
+                    continue;
+                }
+            };
+            let app = self.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(app.handle(req).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection ended: {e}");
+                }
+            });
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(self.limits.timeout) => {
+                tracing::warn!("in-flight requests did not finish in time; stopping anyway");
+            }
+        }
     }
 }
 
