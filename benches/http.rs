@@ -65,8 +65,6 @@ struct Stats {
 /// Set in the native baseline's process (this binary run again): the
 /// database it serves.
 const NATIVE_DATABASE_URL: &str = "BENCH_NATIVE_DATABASE_URL";
-/// Database connections of the native baseline, as the runtime's default.
-const NATIVE_POOL_SIZE: usize = 16;
 
 fn main() -> Result<()> {
     if let Ok(url) = std::env::var(NATIVE_DATABASE_URL) {
@@ -874,7 +872,8 @@ async fn start_native(url: &str) -> Result<(ServerProcess, SocketAddr)> {
 }
 
 /// The native baseline's process: the runtime's server (one single-threaded
-/// runtime per core, each with its share of the database connections) with
+/// runtime per core, each with its share of the runtime's default number of
+/// database connections) with
 /// the native handler where the runtime runs a component. Prints its address,
 /// then serves until killed.
 fn serve_native(url: String) -> Result<()> {
@@ -883,7 +882,7 @@ fn serve_native(url: String) -> Result<()> {
         .map(|_| {
             Arc::new(NativeThread {
                 url: url.clone(),
-                pg: PgPools::new(NATIVE_POOL_SIZE.div_ceil(threads)),
+                pg: PgPools::new(spinbase::cli::DEFAULT_DB_POOL_SIZE.div_ceil(threads)),
             })
         })
         .collect();

@@ -44,6 +44,9 @@ pub struct DatabaseArgs {
     pub database_url: Option<String>,
 }
 
+/// Database connections per address when `--db-pool-size` is not given.
+pub const DEFAULT_DB_POOL_SIZE: usize = 16;
+
 /// `spinbase up`.
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
@@ -66,7 +69,7 @@ pub struct UpArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     /// Database connections per address, shared out among the HTTP threads.
-    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
     pub db_pool_size: usize,
     /// Threads serving HTTP, each with its own connections (default: one per core).
     #[arg(long, env = "SPINBASE_HTTP_THREADS")]
