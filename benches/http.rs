@@ -993,8 +993,8 @@ async fn native_call(
         let routing = shared::chat::route(&request);
         let answer = shared::chat::run_skill(&routing, &request, &preferences, now.div_euclid(60))
             .unwrap_or_else(|e| shared::chat::fallback(&routing, &e.0));
-        let answer = serde_json::to_value(answer)?;
-        let text = answer.to_string();
+        // Serialised once for the log and the response, as the function does.
+        let text = serde_json::to_string(&answer)?;
         let intent = routing.detection.intent.as_str();
         let skill = routing.skill.as_str();
         let response_time_ms = 0i32;

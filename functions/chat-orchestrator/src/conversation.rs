@@ -1,6 +1,5 @@
 //! The conversation log: assistant_conversations rows, under the caller's RLS.
 
-use serde_json::Value;
 use shared::chat::{ChatRequest, HistoryMessage, Routing};
 use shared::db::{Session, SessionError};
 use spin_sdk::pg4::ParameterValue as P;
@@ -40,7 +39,7 @@ pub(crate) fn log(
     session: &Session,
     request: &ChatRequest,
     routing: &Routing,
-    answer: &Value,
+    answer: &str,
     response_time_ms: u64,
 ) -> Result<(), SessionError> {
     session.execute(

@@ -7,10 +7,9 @@
 
 mod conversation;
 
-use serde_json::Value;
 use shared::ApiError;
 use shared::chat::{self, ChatRequest};
-use shared::http::{Call, Endpoint, serve};
+use shared::http::{Answer, Call, Endpoint, serve};
 use shared::preferences;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
@@ -31,7 +30,7 @@ fn handle(req: IncomingRequest, out: ResponseOutparam) {
     serve(req, out, &ENDPOINT, |call| orchestrate(call, started))
 }
 
-fn orchestrate(call: &Call, started: Instant) -> Result<Value, ApiError> {
+fn orchestrate(call: &Call, started: Instant) -> Result<Answer, ApiError> {
     call.user_id()?;
     let mut request: ChatRequest = call.json()?;
     if let Err(invalid) = chat::validate_message(&request.message, &request.current_kit) {
@@ -63,7 +62,8 @@ fn orchestrate(call: &Call, started: Instant) -> Result<Value, ApiError> {
             }
         };
     response.response_time = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let answer = serde_json::to_value(&response).map_err(ApiError::internal)?;
+    // Serialised once: the same text is logged and sent.
+    let answer = serde_json::to_string(&response).map_err(ApiError::internal)?;
     conversation::log(
         &session,
         &request,
@@ -72,7 +72,7 @@ fn orchestrate(call: &Call, started: Instant) -> Result<Value, ApiError> {
         response.response_time,
     )?;
     session.commit()?;
-    Ok(answer)
+    Ok(Answer::Text(answer))
 }
 
 fn skill_budget() -> Duration {
