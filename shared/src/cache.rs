@@ -169,13 +169,25 @@ pub fn with_meta(data: &str, cached: bool, calculated_at: &str) -> String {
     out
 }
 
+/// Whole seconds an insight of `family` calculated at `calculated_at`
+/// (RFC 3339 UTC, as the cache returns it) stays fresh after `now` (seconds
+/// since the epoch): its row expires `ttl` after it was calculated. 0 when
+/// it is stale or the time cannot be read.
+pub fn fresh_for(family: InsightFamily, calculated_at: &str, now: i64) -> u32 {
+    crate::calendar::seconds_from_iso_datetime(calculated_at)
+        .map(|at| at + i64::from(family.ttl_secs()) - now)
+        .and_then(|left| u32::try_from(left.clamp(0, i64::from(family.ttl_secs()))).ok())
+        .unwrap_or(0)
+}
+
 #[cfg(feature = "guest")]
 pub use guest::answer_cached;
 
 #[cfg(feature = "guest")]
 mod guest {
     use super::{
-        FIND_SQL, InsightFamily, InsightKey, InsightRequest, STORE_SQL, input_hash, with_meta,
+        FIND_SQL, InsightFamily, InsightKey, InsightRequest, STORE_SQL, fresh_for, input_hash,
+        with_meta,
     };
     use crate::db::{Durability, Session, SessionError};
     use crate::error::ApiError;
@@ -192,7 +204,9 @@ mod guest {
     /// validated when it was stored, for the same user), that also counts
     /// the request against the caller's rate limit and records the feature's
     /// use, so this must be the handler's first use of the database. The
-    /// insight stays JSON text from the database to the response.
+    /// insight stays JSON text from the database to the response. A hit's
+    /// answer is [`Answer::Reusable`] for what is left of the row's TTL: the
+    /// runtime's edge cache answers the same request with it until then.
     pub fn answer_cached<R: InsightRequest, T: Serialize>(
         call: &Call,
         parse: impl FnOnce() -> Result<R, ApiError>,
@@ -203,7 +217,11 @@ mod guest {
             find(connection, user, limit, R::FAMILY, &hash)
         })?;
         if let Some(hit) = found {
-            return Ok(Answer::Text(with_meta(&hit.data, true, &hit.calculated_at)));
+            let text = with_meta(&hit.data, true, &hit.calculated_at);
+            return Ok(match fresh_for(R::FAMILY, &hit.calculated_at, call.now()) {
+                0 => Answer::Text(text),
+                max_age_secs => Answer::Reusable { text, max_age_secs },
+            });
         }
         let request = parse()?;
         let key = InsightKey::new(R::FAMILY, &request.slot(), hash);
@@ -307,6 +325,20 @@ mod tests {
         let other: serde_json::Value =
             serde_json::from_str(&with_meta("[1]", false, at)).expect("json");
         assert_eq!(other["data"], serde_json::json!([1]));
+    }
+
+    #[test]
+    fn freshness_counts_down_from_the_calculation() {
+        let at = "2026-11-22T10:00:00.750Z";
+        let calculated = crate::calendar::seconds_from_iso_datetime(at).expect("valid");
+        let media = InsightFamily::Media;
+        assert_eq!(fresh_for(media, at, calculated), 600);
+        assert_eq!(fresh_for(media, at, calculated + 599), 1);
+        assert_eq!(fresh_for(media, at, calculated + 600), 0);
+        assert_eq!(fresh_for(media, at, calculated + 7200), 0);
+        // A clock behind the database's never stretches the TTL.
+        assert_eq!(fresh_for(media, at, calculated - 30), 600);
+        assert_eq!(fresh_for(media, "yesterday", calculated), 0);
     }
 
     #[test]

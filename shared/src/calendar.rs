@@ -1,5 +1,5 @@
 //! Calendar arithmetic on plain numbers: ISO dates and date-times as days or
-//! minutes since 1970-01-01 (UTC), so domain code stays pure and testable.
+//! minutes (or seconds) since 1970-01-01 (UTC), so domain code stays pure and testable.
 
 /// Parses a strict `YYYY-MM-DD` date (proleptic Gregorian) into days since 1970-01-01.
 pub fn days_from_iso_date(s: &str) -> Option<i64> {
@@ -69,6 +69,12 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// Parses `YYYY-MM-DDTHH:MM` (seconds, a `Z` or `+00:00` suffix allowed and
 /// ignored beyond the minute) into minutes since 1970-01-01T00:00Z.
 pub fn minutes_from_iso_datetime(s: &str) -> Option<i64> {
+    seconds_from_iso_datetime(s).map(|seconds| seconds.div_euclid(60))
+}
+
+/// Parses `YYYY-MM-DDTHH:MM[:SS[.fff]]` (a `Z` or `+00:00` suffix allowed,
+/// fractions of a second ignored) into seconds since 1970-01-01T00:00Z.
+pub fn seconds_from_iso_datetime(s: &str) -> Option<i64> {
     let s = s.trim_end_matches('Z').trim_end_matches("+00:00");
     let (date, time) = s.split_once('T')?;
     let days = days_from_iso_date(date)?;
@@ -78,17 +84,19 @@ pub fn minutes_from_iso_datetime(s: &str) -> Option<i64> {
     }
     let hour = parse_digits(&t[0..2])?;
     let minute = parse_digits(&t[3..5])?;
+    let mut second = 0;
     if t.len() > 5 {
         let seconds = time.get(6..)?;
         let whole = seconds.split('.').next()?;
-        if whole.len() != 2 || parse_digits(whole.as_bytes())? > 59 {
+        if whole.len() != 2 {
             return None;
         }
+        second = parse_digits(whole.as_bytes())?;
     }
-    if hour > 23 || minute > 59 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(days * 1440 + hour * 60 + minute)
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Formats minutes since the epoch as `YYYY-MM-DDTHH:MM:00Z`.
@@ -113,6 +121,16 @@ mod tests {
         assert_eq!(iso_datetime_from_minutes(m), "2026-03-01T09:30:00Z");
         assert_eq!(minutes_from_iso_datetime("2026-03-01T09:30:15Z"), Some(m));
         assert_eq!(minutes_from_iso_datetime("1970-01-01T00:01"), Some(1));
+    }
+
+    #[test]
+    fn datetimes_parse_to_the_second() {
+        assert_eq!(
+            seconds_from_iso_datetime("1970-01-01T00:01:05.999Z"),
+            Some(65)
+        );
+        assert_eq!(seconds_from_iso_datetime("1970-01-02T00:00"), Some(86_400));
+        assert_eq!(seconds_from_iso_datetime("2026-03-01T09:30:60Z"), None);
     }
 
     #[test]

@@ -156,6 +156,16 @@ pub enum Answer {
     Value(serde_json::Value),
     /// Serialised JSON.
     Text(String),
+    /// Serialised JSON that is the caller's answer to this exact request for
+    /// `max_age_secs` more seconds, sent with `Cache-Control: private,
+    /// max-age=N`: the runtime's edge cache answers the same request with the
+    /// same credential from it, without running the function, until then.
+    Reusable {
+        /// The JSON text.
+        text: String,
+        /// Seconds it stays the answer.
+        max_age_secs: u32,
+    },
 }
 
 impl From<serde_json::Value> for Answer {
@@ -204,6 +214,11 @@ fn answer<A: Into<Answer>>(
     match result.map(Into::into) {
         Ok(Answer::Value(value)) => Reply::json(200, value.to_string()),
         Ok(Answer::Text(text)) => Reply::json(200, text),
+        Ok(Answer::Reusable { text, max_age_secs }) => {
+            let mut reply = Reply::json(200, text);
+            reply.extra = Some(("cache-control", format!("private, max-age={max_age_secs}")));
+            reply
+        }
         Err(e) => Reply::error(endpoint, &e),
     }
 }
@@ -275,7 +290,8 @@ struct Reply {
     status: u16,
     json: bool,
     body: Vec<u8>,
-    /// A header that only some errors carry (`allow`, `retry-after`).
+    /// A header that only some replies carry (`allow`, `retry-after`,
+    /// `cache-control`).
     extra: Option<(&'static str, String)>,
 }
 
