@@ -47,6 +47,9 @@ pub struct DatabaseArgs {
 /// Database connections per address when `--db-pool-size` is not given.
 pub const DEFAULT_DB_POOL_SIZE: usize = 16;
 
+/// Memory for the edge cache when `--edge-cache-mib` is not given, in MiB.
+pub const DEFAULT_EDGE_CACHE_MIB: usize = 64;
+
 /// `spinbase up`.
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
@@ -74,6 +77,11 @@ pub struct UpArgs {
     /// Threads serving HTTP, each with its own connections (default: one per core).
     #[arg(long, env = "SPINBASE_HTTP_THREADS")]
     pub http_threads: Option<usize>,
+    /// Memory for the edge cache, which answers a repeated request with the
+    /// response its function marked `Cache-Control: private, max-age=N`,
+    /// without running the function; 0 turns it off.
+    #[arg(long, env = "SPINBASE_EDGE_CACHE_MIB", default_value_t = DEFAULT_EDGE_CACHE_MIB)]
+    pub edge_cache_mib: usize,
 }
 
 impl UpArgs {

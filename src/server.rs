@@ -1,6 +1,7 @@
 //! The HTTP trigger: routes requests to components by spin.toml's routes and
 //! runs each request in a fresh instance, within the runtime's limits.
 
+use crate::edge_cache::{EdgeCache, RequestKey};
 use crate::host::postgres::PgPools;
 use crate::host::{InstanceLimits, InstanceState};
 use crate::manifest::HttpRoute;
@@ -47,6 +48,8 @@ pub struct App {
     database_url: String,
     instances: Arc<Semaphore>,
     request_ids: RequestIds,
+    /// Shared by all HTTP threads.
+    edge_cache: Arc<EdgeCache>,
 }
 
 /// Request ids unique across restarts without a random draw per request:
@@ -73,13 +76,14 @@ impl RequestIds {
 impl App {
     /// An app serving `routes` with the database pools `pg`; a request runs
     /// once it has a permit of `instances` (shared by all HTTP threads), the
-    /// rest queue.
+    /// rest queue, unless `edge_cache` answers it.
     pub fn new(
         routes: Vec<(HttpRoute, Arc<LoadedComponent>)>,
         limits: RequestLimits,
         pg: Arc<PgPools>,
         database_url: String,
         instances: Arc<Semaphore>,
+        edge_cache: Arc<EdgeCache>,
     ) -> Self {
         Self {
             routes,
@@ -91,6 +95,7 @@ impl App {
             database_url,
             instances,
             request_ids: RequestIds::new(),
+            edge_cache,
         }
     }
 
@@ -99,47 +104,60 @@ impl App {
         let request_id = self.request_ids.next();
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let (function, mut response) = self.dispatch(req).await;
+        let (answered, mut response) = self.dispatch(req).await;
         if let Ok(value) = request_id.parse() {
             response.headers_mut().insert("x-request-id", value);
         }
         tracing::info!(
             target: "spinbase::request",
             request_id = %request_id,
-            function = %function,
+            function = %answered.function,
             method = %method,
             path = %path,
             status = response.status().as_u16(),
+            cache = %if answered.from_edge_cache { "edge" } else { "-" },
             duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         );
         response
     }
 
-    async fn dispatch(&self, req: Request<Incoming>) -> (String, Response<HyperOutgoingBody>) {
+    async fn dispatch(&self, req: Request<Incoming>) -> (Answered, Response<HyperOutgoingBody>) {
         let path = req.uri().path();
+        let runtime = |response| {
+            let answered = Answered {
+                function: "-".into(),
+                from_edge_cache: false,
+            };
+            (answered, response)
+        };
         if path == HEALTH_PATH {
-            return ("-".into(), self.health().await);
+            return runtime(self.health().await);
         }
         let Some((route, component)) = self.routes.iter().find(|(r, _)| r.matches(path)) else {
             let message = format!("no function is served at {path}");
-            return (
-                "-".into(),
-                error(StatusCode::NOT_FOUND, "not_found", &message),
-            );
+            return runtime(error(StatusCode::NOT_FOUND, "not_found", &message));
         };
-        let function = route.component.clone();
-        let response = match self.run(component.clone(), req).await {
-            Ok(response) => response,
+        let mut answered = Answered {
+            function: route.component.clone(),
+            from_edge_cache: false,
+        };
+        let response = match self.run(route, component.clone(), req).await {
+            Ok(Run::Function(response)) => response,
+            Ok(Run::EdgeCache(response)) => {
+                answered.from_edge_cache = true;
+                response
+            }
             Err(response) => response,
         };
-        (function, response)
+        (answered, response)
     }
 
     async fn run(
         &self,
+        route: &HttpRoute,
         component: Arc<LoadedComponent>,
         req: Request<Incoming>,
-    ) -> Result<Response<HyperOutgoingBody>, Response<HyperOutgoingBody>> {
+    ) -> Result<Run, Response<HyperOutgoingBody>> {
         let max = self.limits.max_body_bytes;
         let too_large = || {
             let message = format!("request body exceeds the limit of {max} bytes");
@@ -163,6 +181,16 @@ impl App {
                 return Err(error(StatusCode::BAD_REQUEST, "bad_request", &message));
             }
         };
+        let key = self.edge_cache.key(
+            &route.route,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &body,
+        );
+        if let Some(hit) = key.as_ref().and_then(|key| self.edge_cache.get(key)) {
+            return Ok(Run::EdgeCache(hit.map(full)));
+        }
         let req = Request::from_parts(parts, Full::new(body));
         let id = component.env.id.clone();
         let permit = self.instances.clone().acquire_owned().await.map_err(|_| {
@@ -172,8 +200,19 @@ impl App {
                 "the server is shutting down",
             )
         })?;
+        let started = Instant::now();
         match tokio::time::timeout(self.limits.timeout, self.call(component, req, permit)).await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => match key {
+                Some(key)
+                    if self
+                        .edge_cache
+                        .keeps(&key, response.status(), response.headers()) =>
+                {
+                    let deadline = started + self.limits.timeout;
+                    self.keep(&key, response, deadline).await.map(Run::Function)
+                }
+                _ => Ok(Run::Function(response)),
+            },
             Ok(Err(e)) => {
                 tracing::error!(component = %id, "function failed: {e:?}");
                 Err(error(
@@ -254,6 +293,38 @@ impl App {
             }
         };
         headers.map_err(|code| anyhow!("the function answered with error {code:?}"))
+    }
+
+    /// Reads a function's whole response and keeps it in the edge cache; the
+    /// body must end by `deadline`, as the headers had to.
+    async fn keep(
+        &self,
+        key: &RequestKey,
+        response: Response<HyperOutgoingBody>,
+        deadline: Instant,
+    ) -> Result<Response<HyperOutgoingBody>, Response<HyperOutgoingBody>> {
+        let (parts, body) = response.into_parts();
+        let body = match tokio::time::timeout_at(deadline.into(), body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(code)) => {
+                tracing::error!("reading a function's response failed: {code:?}");
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the function failed; the error has been logged",
+                ));
+            }
+            Err(_) => {
+                let message = format!(
+                    "the function did not finish its answer within {} ms",
+                    self.limits.timeout.as_millis()
+                );
+                return Err(error(StatusCode::GATEWAY_TIMEOUT, "timeout", &message));
+            }
+        };
+        self.edge_cache
+            .put(key, parts.status, &parts.headers, &body);
+        Ok(Response::from_parts(parts, full(body)))
     }
 
     /// Retires a finished request's instance in a task of its own. A task
@@ -472,18 +543,37 @@ fn finished_without_response(done: wasmtime::Result<()>) -> anyhow::Error {
     }
 }
 
+/// Who answered a request, for its log line.
+struct Answered {
+    /// The component routed to, or `-` for the runtime's own answers.
+    function: String,
+    /// Whether the edge cache answered in the function's place.
+    from_edge_cache: bool,
+}
+
+/// A routed request's answer and where it came from.
+enum Run {
+    /// The function ran.
+    Function(Response<HyperOutgoingBody>),
+    /// The edge cache answered with the function's earlier response.
+    EdgeCache(Response<HyperOutgoingBody>),
+}
+
 /// What a request's handler did first: answer with headers, or end.
 enum First<H, F> {
     Headers(Result<H, tokio::sync::oneshot::error::RecvError>),
     Finished(F),
 }
 
+/// A whole body as the responses' body type.
+fn full(body: Bytes) -> HyperOutgoingBody {
+    Full::new(body)
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
+}
+
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<HyperOutgoingBody> {
-    let mut response = Response::new(
-        Full::new(Bytes::from(body.to_string()))
-            .map_err(|never: Infallible| match never {})
-            .boxed_unsync(),
-    );
+    let mut response = Response::new(full(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(

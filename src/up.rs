@@ -4,6 +4,7 @@
 use crate::cli::UpArgs;
 use crate::component_build::{self, BuildMode};
 use crate::database;
+use crate::edge_cache::EdgeCache;
 use crate::engine::{self, CacheOutcome, EngineLimits};
 use crate::host::outbound::OutboundHosts;
 use crate::host::postgres::PgPools;
@@ -107,6 +108,7 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         instance,
     };
     let instances = Arc::new(Semaphore::new(args.engine.max_instances as usize));
+    let edge_cache = Arc::new(EdgeCache::new(args.edge_cache_mib << 20));
     // The connections are shared out among the threads, at least one each.
     let pool_size = args.db_pool_size.div_ceil(threads);
     let apps = (0..threads)
@@ -126,6 +128,7 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
                 PgPools::new(pool_size),
                 db.url.clone(),
                 instances.clone(),
+                edge_cache.clone(),
             ))
         })
         .collect();

@@ -4,6 +4,7 @@
 mod analyzers;
 mod assistant;
 mod chat;
+mod edge_cache;
 mod env;
 mod logistics;
 mod runtime;
