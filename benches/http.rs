@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use shared::auth::{self, Role};
 use shared::cache::{InsightFamily, InsightKey, InsightRequest, InsightSlot};
 use shared::validation::Validate;
+use spinbase::edge_cache::EdgeCache;
 use spinbase::host::postgres::{PgClient, PgPools};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -46,10 +47,26 @@ const SEQUENCE_MARK: &str = "__N__";
 type BodyFn = Arc<dyn Fn(u64) -> Bytes + Send + Sync>;
 
 struct Scenario {
+    /// `function:cache state`.
     name: &'static str,
     method: Method,
     path: &'static str,
     body: BodyFn,
+    /// The request's `Cache-Control`: `no-cache` makes a repeat reach the
+    /// function (a hit in the database) instead of the edge cache.
+    cache_control: Option<&'static str>,
+}
+
+impl Scenario {
+    /// Whether the cell measures cache hits, so every user's answer is cached first.
+    fn hits(&self) -> bool {
+        self.name.ends_with(" hit")
+    }
+
+    /// Whether the hits are the edge cache's, which each side keeps for itself.
+    fn edge_hits(&self) -> bool {
+        self.name.ends_with(":edge hit")
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -155,11 +172,7 @@ async fn bench() -> Result<()> {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for scenario in &scenarios {
-        if scenario.name.ends_with(":hit") {
-            // Every user's row cached first, so a "hit" cell measures hits only
-            // (the runtime and the baseline share the database).
-            warm_cache(runtime_addr, scenario, &tokens).await?;
-        }
+        warm_cache([runtime_addr, native_addr], scenario, &tokens).await?;
         for concurrency in [1usize, 32] {
             let addr = if scenario.path == HELLO_PATH {
                 hello_addr
@@ -433,6 +446,7 @@ impl Load<'_> {
             let body = self.scenario.body.clone();
             let method = self.scenario.method.clone();
             let path = self.scenario.path;
+            let cache_control = self.scenario.cache_control;
             let sequence = self.sequence.clone();
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(8192);
@@ -446,13 +460,16 @@ impl Load<'_> {
                     let n = sequence.fetch_add(1, Ordering::Relaxed);
                     let payload = body(n);
                     let payload = rewrite_user(payload, &user);
-                    let request = Request::builder()
+                    let mut request = Request::builder()
                         .method(method.clone())
                         .uri(path)
                         .header("host", addr.to_string())
                         .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "application/json")
-                        .body(Full::new(payload))?;
+                        .header("content-type", "application/json");
+                    if let Some(value) = cache_control {
+                        request = request.header("cache-control", value);
+                    }
+                    let request = request.body(Full::new(payload))?;
                     let sent = Instant::now();
                     match sender.send_request(request).await {
                         Ok(response) => {
@@ -534,9 +551,7 @@ async fn serve_for_profiling(
 ) -> Result<()> {
     std::fs::create_dir_all(folder)?;
     for scenario in scenarios() {
-        if scenario.name.ends_with(":hit") {
-            warm_cache(runtime, &scenario, tokens).await?;
-        }
+        warm_cache([runtime, native], &scenario, tokens).await?;
         let slug: String = scenario
             .name
             .chars()
@@ -561,6 +576,10 @@ fn wrk_script(scenario: &Scenario, tokens: &[(String, String)]) -> String {
     // The body of the largest sequence number, with the number marked again.
     let template = String::from_utf8_lossy(&(scenario.body)(u64::MAX))
         .replace(&u64::MAX.to_string(), SEQUENCE_MARK);
+    let cache_control = scenario
+        .cache_control
+        .map(|value| format!(", [\"Cache-Control\"] = \"{value}\""))
+        .unwrap_or_default();
     for (user, token) in tokens {
         let body = rewrite_user(Bytes::from(template.clone()), user);
         lua.push_str(&format!(
@@ -575,30 +594,58 @@ fn wrk_script(scenario: &Scenario, tokens: &[(String, String)]) -> String {
          function setup(thread) threads = threads + 1; thread:set(\"id\", run .. \"-\" .. threads) end\n\
          function request()\n  n = n + 1\n  local u = users[n % #users + 1]\n\
          \x20 local body = string.gsub(u.body, \"{SEQUENCE_MARK}\", tostring(id) .. \"-\" .. tostring(n))\n\
-         \x20 return wrk.format(\"{}\", \"{}\", {{ Host = \"localhost\", Authorization = \"Bearer \" .. u.token, [\"Content-Type\"] = \"application/json\" }}, body)\nend\n",
+         \x20 return wrk.format(\"{}\", \"{}\", {{ Host = \"localhost\", Authorization = \"Bearer \" .. u.token, [\"Content-Type\"] = \"application/json\"{cache_control} }}, body)\nend\n",
         scenario.method, scenario.path
     ));
     lua
 }
 
-/// Sends `scenario`'s request once as every user.
+/// Caches every user's answer to a hit scenario's request before its cell,
+/// so the cell measures hits only: in the database (which the runtime and
+/// the baseline share) through the runtime; for edge hits, in each side's
+/// own edge cache too, which keeps a hit the database answered. Checks that
+/// the last request was what the cell will measure.
 async fn warm_cache(
-    addr: SocketAddr,
+    [runtime, native]: [SocketAddr; 2],
     scenario: &Scenario,
     tokens: &[(String, String)],
 ) -> Result<()> {
+    if !scenario.hits() {
+        return Ok(());
+    }
+    let sides: &[SocketAddr] = if scenario.edge_hits() {
+        &[runtime, native]
+    } else {
+        &[runtime]
+    };
     let client = reqwest::Client::new();
     let method = reqwest::Method::from_bytes(scenario.method.as_str().as_bytes())?;
-    for (user, token) in tokens {
-        let response = client
-            .request(method.clone(), format!("http://{addr}{}", scenario.path))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body(rewrite_user((scenario.body)(0), user))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("warming {} failed: {}", scenario.name, response.status());
+    for addr in sides {
+        for (user, token) in tokens {
+            let mut warm = false;
+            for _ in 0..3 {
+                let mut request = client
+                    .request(method.clone(), format!("http://{addr}{}", scenario.path))
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(rewrite_user((scenario.body)(0), user));
+                if let Some(value) = scenario.cache_control {
+                    request = request.header("cache-control", value);
+                }
+                let response = request.send().await?;
+                if !response.status().is_success() {
+                    bail!("warming {} failed: {}", scenario.name, response.status());
+                }
+                let from_edge = response.headers().contains_key("age");
+                let answer: Value = response.json().await?;
+                warm = answer["cached"] == true && from_edge == scenario.edge_hits();
+                if warm {
+                    break;
+                }
+            }
+            if !warm {
+                bail!("{} at {addr} is not answered as a warm hit", scenario.name);
+            }
         }
     }
     Ok(())
@@ -711,24 +758,43 @@ fn scenarios() -> Vec<Scenario> {
     let fifty = samples(50);
     let thousand = samples(1000);
     let fifty2 = fifty.clone();
+    let logistics_hit =
+        fixed(json!({"analysisType": "all", "sampleList": fifty, "trackerId": "bench"}));
+    let events_hit = fixed(json!({"analysisType": "all", "event": event("bench")}));
+    let media_hit = fixed(
+        json!({"analysisType": "all", "assets": assets, "shotList": shots, "galleryId": "bench"}),
+    );
+    let recommendations_hit = fixed(
+        json!({"userId": "__USER__", "recommendationType": "packages", "context": {"budget": 20000, "timeline": "30d", "eventType": "runway"}}),
+    );
     vec![
         Scenario {
             name: "hello-world component:-",
             method: Method::GET,
             path: HELLO_PATH,
             body: fixed(Value::Null),
+            cache_control: None,
         },
         Scenario {
             name: "no-op (OPTIONS preflight through the component):-",
             method: Method::OPTIONS,
             path: "/functions/v1/logistics-analyzer",
             body: fixed(Value::Null),
+            cache_control: None,
         },
         Scenario {
-            name: "logistics-analyzer (50 samples):hit",
+            name: "logistics-analyzer (50 samples):db hit",
             method: Method::POST,
             path: "/functions/v1/logistics-analyzer",
-            body: fixed(json!({"analysisType": "all", "sampleList": fifty, "trackerId": "bench"})),
+            body: logistics_hit.clone(),
+            cache_control: Some("no-cache"),
+        },
+        Scenario {
+            name: "logistics-analyzer (50 samples):edge hit",
+            method: Method::POST,
+            path: "/functions/v1/logistics-analyzer",
+            body: logistics_hit,
+            cache_control: None,
         },
         Scenario {
             name: "logistics-analyzer (50 samples):miss",
@@ -737,6 +803,7 @@ fn scenarios() -> Vec<Scenario> {
             body: varying(
                 json!({"analysisType": "all", "sampleList": fifty2, "trackerId": "t-__N__"}),
             ),
+            cache_control: None,
         },
         Scenario {
             name: "logistics-analyzer (1000 samples):miss",
@@ -745,26 +812,42 @@ fn scenarios() -> Vec<Scenario> {
             body: varying(
                 json!({"analysisType": "all", "sampleList": thousand, "trackerId": "k-__N__"}),
             ),
+            cache_control: None,
         },
         Scenario {
-            name: "events-optimizer (30 tasks):hit",
+            name: "events-optimizer (30 tasks):db hit",
             method: Method::POST,
             path: "/functions/v1/events-optimizer",
-            body: fixed(json!({"analysisType": "all", "event": event("bench")})),
+            body: events_hit.clone(),
+            cache_control: Some("no-cache"),
+        },
+        Scenario {
+            name: "events-optimizer (30 tasks):edge hit",
+            method: Method::POST,
+            path: "/functions/v1/events-optimizer",
+            body: events_hit,
+            cache_control: None,
         },
         Scenario {
             name: "events-optimizer (30 tasks):miss",
             method: Method::POST,
             path: "/functions/v1/events-optimizer",
             body: varying(json!({"analysisType": "all", "event": event("e-__N__")})),
+            cache_control: None,
         },
         Scenario {
-            name: "media-scorer (60 frames):hit",
+            name: "media-scorer (60 frames):db hit",
             method: Method::POST,
             path: "/functions/v1/media-scorer",
-            body: fixed(
-                json!({"analysisType": "all", "assets": assets, "shotList": shots, "galleryId": "bench"}),
-            ),
+            body: media_hit.clone(),
+            cache_control: Some("no-cache"),
+        },
+        Scenario {
+            name: "media-scorer (60 frames):edge hit",
+            method: Method::POST,
+            path: "/functions/v1/media-scorer",
+            body: media_hit,
+            cache_control: None,
         },
         Scenario {
             name: "media-scorer (60 frames):miss",
@@ -773,14 +856,21 @@ fn scenarios() -> Vec<Scenario> {
             body: varying(
                 json!({"analysisType": "all", "assets": assets2, "shotList": shots2, "galleryId": "g-__N__"}),
             ),
+            cache_control: None,
         },
         Scenario {
-            name: "recommendations (packages):hit",
+            name: "recommendations (packages):db hit",
             method: Method::POST,
             path: "/functions/v1/recommendations",
-            body: fixed(
-                json!({"userId": "__USER__", "recommendationType": "packages", "context": {"budget": 20000, "timeline": "30d", "eventType": "runway"}}),
-            ),
+            body: recommendations_hit.clone(),
+            cache_control: Some("no-cache"),
+        },
+        Scenario {
+            name: "recommendations (packages):edge hit",
+            method: Method::POST,
+            path: "/functions/v1/recommendations",
+            body: recommendations_hit,
+            cache_control: None,
         },
         Scenario {
             name: "chat-orchestrator (blockers, 50 samples):-",
@@ -792,6 +882,7 @@ fn scenarios() -> Vec<Scenario> {
                                       "conversationHistory": [{"role": "user", "content": "How ready are we?"}],
                                       "userContext": {"sampleList": samples(50)}}),
             ),
+            cache_control: None,
         },
     ]
 }
@@ -878,11 +969,14 @@ async fn start_native(url: &str) -> Result<(ServerProcess, SocketAddr)> {
 /// then serves until killed.
 fn serve_native(url: String) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The runtime's edge cache, with its default budget, shared by the threads.
+    let edge_cache = Arc::new(EdgeCache::new(spinbase::cli::DEFAULT_EDGE_CACHE_MIB << 20));
     let servers = (0..threads)
         .map(|_| {
             Arc::new(NativeThread {
                 url: url.clone(),
                 pg: PgPools::new(spinbase::cli::DEFAULT_DB_POOL_SIZE.div_ceil(threads)),
+                edge_cache: edge_cache.clone(),
             })
         })
         .collect();
@@ -900,6 +994,7 @@ fn serve_native(url: String) -> Result<()> {
 struct NativeThread {
     url: String,
     pg: Arc<PgPools>,
+    edge_cache: Arc<EdgeCache>,
 }
 
 impl spinbase::server::ThreadServer for NativeThread {
@@ -912,11 +1007,7 @@ impl spinbase::server::ThreadServer for NativeThread {
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let thread = thread.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(
-                            native(req, &thread.url, &thread.pg).await,
-                        )
-                    }
+                    async move { Ok::<_, std::convert::Infallible>(native(req, &thread).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -928,8 +1019,7 @@ impl spinbase::server::ThreadServer for NativeThread {
 
 async fn native(
     req: Request<hyper::body::Incoming>,
-    url: &str,
-    pg: &PgPools,
+    thread: &NativeThread,
 ) -> Response<Full<Bytes>> {
     let respond = |status: StatusCode, body: String| {
         let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -947,8 +1037,49 @@ async fn native(
     if req.uri().path() == HELLO_PATH {
         return Response::new(Full::new(Bytes::from_static(b"Hello, world!")));
     }
-    match native_call(req, url, pg).await {
-        Ok(body) => respond(StatusCode::OK, body),
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => return respond(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    // The edge cache as the runtime consults it, keyed by the route.
+    let cache = &thread.edge_cache;
+    let key = cache.key(
+        parts.uri.path(),
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+    );
+    if let Some(hit) = key.as_ref().and_then(|key| cache.get(key)) {
+        return hit.map(Full::new);
+    }
+    let header = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    match native_call(parts.uri.path(), header, &body, &thread.url, &thread.pg).await {
+        Ok((text, max_age)) => {
+            let text = Bytes::from(text);
+            let mut response = respond(StatusCode::OK, String::new());
+            let headers = response.headers_mut();
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            if let Some(seconds) = max_age {
+                let value = format!("private, max-age={seconds}");
+                if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+                    headers.insert(hyper::header::CACHE_CONTROL, value);
+                }
+            }
+            headers.insert(hyper::header::CONTENT_LENGTH, text.len().into());
+            if let Some(key) = &key {
+                cache.put(key, StatusCode::OK, response.headers(), &text);
+            }
+            *response.body_mut() = Full::new(text);
+            response
+        }
         Err(e) => respond(
             StatusCode::INTERNAL_SERVER_ERROR,
             shared::error::envelope("internal", &e.to_string()).to_string(),
@@ -956,22 +1087,19 @@ async fn native(
     }
 }
 
+/// The function's work for one request to `path`: its answer, and for a
+/// hit in the database how long it may be reused, as the functions say.
 async fn native_call(
-    req: Request<hyper::body::Incoming>,
+    path: &str,
+    header: Option<&str>,
+    body: &[u8],
     url: &str,
     pg: &PgPools,
-) -> Result<String> {
-    let path = req.uri().path().to_string();
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = req.into_body().collect().await?.to_bytes();
+) -> Result<(String, Option<u32>)> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    let claims = auth::verify(auth::bearer(header.as_deref())?, SECRET.as_bytes(), now)?;
+    let claims = auth::verify(auth::bearer(header)?, SECRET.as_bytes(), now)?;
     let user = claims.user_id()?.to_string();
     let mut client = pg.acquire(url).await.map_err(anyhow::Error::msg)?;
 
@@ -979,7 +1107,7 @@ async fn native_call(
     let today = now.div_euclid(86_400);
 
     if path.ends_with("chat-orchestrator") {
-        let request: shared::chat::ChatRequest = shared::validation::parse_body(&body)?;
+        let request: shared::chat::ChatRequest = shared::validation::parse_body(body)?;
         run(&mut client, shared::rate_limit::COUNT_SQL, &[&user, &limit]).await?;
         // Chat writes user data: a durable commit.
         begin_session(&mut client, &claims, "on").await?;
@@ -1014,7 +1142,7 @@ async fn native_call(
         )
         .await?;
         run(&mut client, "COMMIT", &[]).await?;
-        return Ok(text);
+        return Ok((text, None));
     }
 
     let family = if path.ends_with("logistics-analyzer") {
@@ -1029,7 +1157,7 @@ async fn native_call(
     // The rate limit, the lookup by the body's hash and the usage event in
     // one statement, before the body is parsed, as the functions send it; a
     // miss parses, validates and computes in a session.
-    let hash = shared::cache::input_hash(&body);
+    let hash = shared::cache::input_hash(body);
     let hit = run(
         &mut client,
         shared::cache::FIND_SQL,
@@ -1043,14 +1171,15 @@ async fn native_call(
         ))
     });
     if let Some((data, at)) = cached {
-        return Ok(shared::cache::with_meta(&data, true, &at));
+        let max_age = Some(shared::cache::fresh_for(family, &at, now)).filter(|&s| s > 0);
+        return Ok((shared::cache::with_meta(&data, true, &at), max_age));
     }
     // Recommendations read preferences and usage on a miss, as the function does.
     let reads_signals = family == InsightFamily::Recommendations;
     let (slot, compute): (InsightSlot, Box<dyn FnOnce() -> Result<String> + Send>) = match family {
         InsightFamily::Logistics => {
             let request: shared::logistics::LogisticsRequest =
-                shared::validation::parse_body(&body)?;
+                shared::validation::parse_body(body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -1062,7 +1191,7 @@ async fn native_call(
             )
         }
         InsightFamily::Events => {
-            let request: shared::events::EventsRequest = shared::validation::parse_body(&body)?;
+            let request: shared::events::EventsRequest = shared::validation::parse_body(body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -1075,7 +1204,7 @@ async fn native_call(
             )
         }
         InsightFamily::Media => {
-            let request: shared::media::MediaRequest = shared::validation::parse_body(&body)?;
+            let request: shared::media::MediaRequest = shared::validation::parse_body(body)?;
             request.validate()?;
             (
                 request.slot(),
@@ -1084,7 +1213,7 @@ async fn native_call(
         }
         InsightFamily::Recommendations => {
             let request: shared::recommendations::RecommendationsRequest =
-                shared::validation::parse_body(&body)?;
+                shared::validation::parse_body(body)?;
             request.validate()?;
             let signals = shared::recommendations::Signals::default();
             (
@@ -1134,7 +1263,7 @@ async fn native_call(
         .map(|r| r.get::<_, String>(0))
         .unwrap_or_default();
     run(&mut client, "COMMIT", &[]).await?;
-    Ok(shared::cache::with_meta(&text, false, &at))
+    Ok((shared::cache::with_meta(&text, false, &at), None))
 }
 
 /// `BEGIN` with the caller's claims, role and commit mode, in one round trip
