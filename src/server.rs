@@ -215,20 +215,19 @@ impl App {
             },
             Ok(Err(e)) => {
                 tracing::error!(component = %id, "function failed: {e:?}");
-                Err(error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the function failed; the error has been logged",
-                ))
+                Err(function_failed())
             }
-            Err(_) => {
-                let message = format!(
-                    "the function did not answer within {} ms",
-                    self.limits.timeout.as_millis()
-                );
-                Err(error(StatusCode::GATEWAY_TIMEOUT, "timeout", &message))
-            }
+            Err(_) => Err(self.too_slow("answer")),
         }
+    }
+
+    /// The 504 of a function that did not `finish` its answer in time.
+    fn too_slow(&self, finish: &str) -> Response<HyperOutgoingBody> {
+        let message = format!(
+            "the function did not {finish} within {} ms",
+            self.limits.timeout.as_millis()
+        );
+        error(StatusCode::GATEWAY_TIMEOUT, "timeout", &message)
     }
 
     async fn call(
@@ -308,19 +307,9 @@ impl App {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(code)) => {
                 tracing::error!("reading a function's response failed: {code:?}");
-                return Err(error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the function failed; the error has been logged",
-                ));
+                return Err(function_failed());
             }
-            Err(_) => {
-                let message = format!(
-                    "the function did not finish its answer within {} ms",
-                    self.limits.timeout.as_millis()
-                );
-                return Err(error(StatusCode::GATEWAY_TIMEOUT, "timeout", &message));
-            }
+            Err(_) => return Err(self.too_slow("finish its answer")),
         };
         self.edge_cache
             .put(key, parts.status, &parts.headers, &body);
@@ -584,6 +573,15 @@ fn json(status: StatusCode, body: &serde_json::Value) -> Response<HyperOutgoingB
         headers.insert(name, hyper::header::HeaderValue::from_static(value));
     }
     response
+}
+
+/// The 500 of a function that failed; the log has the cause.
+fn function_failed() -> Response<HyperOutgoingBody> {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the function failed; the error has been logged",
+    )
 }
 
 /// The runtime's own errors use the functions' envelope and CORS headers.
