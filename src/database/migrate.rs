@@ -62,9 +62,25 @@ pub fn discover(dir: &Path) -> Result<Vec<Migration>> {
     Ok(migrations)
 }
 
-/// Applies every pending migration and returns the ones applied now.
+/// Applies every pending migration and returns the ones applied now. Holds
+/// an advisory lock throughout, so `up`s starting together on one database
+/// migrate one after another: the migrations table's `IF NOT EXISTS` is no
+/// guard against a concurrent create (both see no table, one fails on the
+/// catalog's unique index).
 pub async fn apply(client: &mut Client, dir: &Path) -> Result<Vec<Migration>> {
     let migrations = discover(dir)?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .context("cannot take the migration lock")?;
+    let result = apply_locked(client, migrations).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+async fn apply_locked(client: &mut Client, migrations: Vec<Migration>) -> Result<Vec<Migration>> {
     client
         .batch_execute(
             "CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -76,14 +92,7 @@ pub async fn apply(client: &mut Client, dir: &Path) -> Result<Vec<Migration>> {
         )
         .await
         .context("cannot create the migrations table")?;
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    let result = apply_pending(client, migrations).await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    result
+    apply_pending(client, migrations).await
 }
 
 async fn apply_pending(client: &mut Client, migrations: Vec<Migration>) -> Result<Vec<Migration>> {

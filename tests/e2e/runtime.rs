@@ -109,6 +109,33 @@ async fn restart_loads_components_from_the_compile_cache() -> Result<()> {
 }
 
 #[tokio::test]
+async fn two_starts_on_a_fresh_database_migrate_it_once() -> Result<()> {
+    let db = TestDatabase::create("runtime_migrations_together").await?;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let (first, second) = tokio::join!(
+        spinbase::database::migrate(&db.url, &dir),
+        spinbase::database::migrate(&db.url, &dir)
+    );
+    let (first, second) = (first?, second?);
+    let all = spinbase::database::migrate::discover(&dir)?.len();
+    assert_eq!(
+        first.len() + second.len(),
+        all,
+        "each applied once, by one of them"
+    );
+    let client = db.client().await?;
+    let recorded: i64 = client
+        .query_one(
+            "SELECT count(*) FROM supabase_migrations.schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(recorded, i64::try_from(all)?);
+    Ok(())
+}
+
+#[tokio::test]
 async fn migrations_apply_once_and_a_failing_one_rolls_back_whole() -> Result<()> {
     let db = TestDatabase::create("runtime_migrations").await?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
