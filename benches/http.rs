@@ -1074,8 +1074,10 @@ async fn native(
                 }
             }
             headers.insert(hyper::header::CONTENT_LENGTH, text.len().into());
-            if let Some(key) = &key {
-                cache.put(key, StatusCode::OK, response.headers(), &text);
+            if let Some(key) = &key
+                && let Some(keep) = cache.keeps(key, StatusCode::OK, response.headers())
+            {
+                cache.put(key, keep, StatusCode::OK, response.headers(), &text);
             }
             *response.body_mut() = Full::new(text);
             response

@@ -33,6 +33,13 @@ pub struct EdgeCache {
     entries: Mutex<Entries>,
 }
 
+/// Leave to keep one response, and for how long: what
+/// [`EdgeCache::keeps`] found in its headers, for [`EdgeCache::put`].
+#[derive(Debug, Clone, Copy)]
+pub struct Keep {
+    lifetime: Duration,
+}
+
 /// How one request may use the cache: its key, and whether it may be
 /// answered from the cache and whether its answer may be kept.
 #[derive(Debug, Clone)]
@@ -126,17 +133,26 @@ impl EdgeCache {
         self.get_at(key, Instant::now())
     }
 
-    /// Keeps `status`, `headers` and `body` as the answer to `key`'s request
-    /// for as long as the response's `max-age` and the request's token allow,
-    /// if the response may be kept at all.
-    pub fn put(&self, key: &RequestKey, status: StatusCode, headers: &HeaderMap, body: &Bytes) {
-        self.put_at(key, status, headers, body, Instant::now(), unix_now());
+    /// Whether a response with `status` and `headers` to `key`'s request may
+    /// be kept, and for how long (its `max-age`, within the request's
+    /// token), so its body is worth collecting for [`EdgeCache::put`].
+    pub fn keeps(&self, key: &RequestKey, status: StatusCode, headers: &HeaderMap) -> Option<Keep> {
+        self.lifetime(key, status, headers, unix_now())
+            .map(|lifetime| Keep { lifetime })
     }
 
-    /// Whether a response with `status` and `headers` may be kept, so its
-    /// body is worth collecting.
-    pub fn keeps(&self, key: &RequestKey, status: StatusCode, headers: &HeaderMap) -> bool {
-        self.lifetime(key, status, headers, unix_now()).is_some()
+    /// Keeps the response that [`EdgeCache::keeps`] allowed, with its whole
+    /// `body`, as the answer to `key`'s request (unless the body is not the
+    /// length its headers declare, or too large).
+    pub fn put(
+        &self,
+        key: &RequestKey,
+        keep: Keep,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) {
+        self.store(key, keep.lifetime, status, headers, body, Instant::now());
     }
 
     /// Bytes of responses held now.
@@ -168,6 +184,8 @@ impl EdgeCache {
         Some(response)
     }
 
+    /// [`EdgeCache::keeps`] and [`EdgeCache::put`] at the given times.
+    #[cfg(test)]
     fn put_at(
         &self,
         key: &RequestKey,
@@ -177,9 +195,20 @@ impl EdgeCache {
         now: Instant,
         unix_now: i64,
     ) {
-        let Some(lifetime) = self.lifetime(key, status, headers, unix_now) else {
-            return;
-        };
+        if let Some(lifetime) = self.lifetime(key, status, headers, unix_now) {
+            self.store(key, lifetime, status, headers, body, now);
+        }
+    }
+
+    fn store(
+        &self,
+        key: &RequestKey,
+        lifetime: Duration,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &Bytes,
+        now: Instant,
+    ) {
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())

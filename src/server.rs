@@ -1,7 +1,7 @@
 //! The HTTP trigger: routes requests to components by spin.toml's routes and
 //! runs each request in a fresh instance, within the runtime's limits.
 
-use crate::edge_cache::{EdgeCache, RequestKey};
+use crate::edge_cache::{EdgeCache, Keep, RequestKey};
 use crate::host::postgres::PgPools;
 use crate::host::{InstanceLimits, InstanceState};
 use crate::manifest::HttpRoute;
@@ -202,17 +202,23 @@ impl App {
         })?;
         let started = Instant::now();
         match tokio::time::timeout(self.limits.timeout, self.call(component, req, permit)).await {
-            Ok(Ok(response)) => match key {
-                Some(key)
-                    if self
+            Ok(Ok(response)) => {
+                let keep = key.as_ref().and_then(|key| {
+                    let keep = self
                         .edge_cache
-                        .keeps(&key, response.status(), response.headers()) =>
-                {
-                    let deadline = started + self.limits.timeout;
-                    self.keep(&key, response, deadline).await.map(Run::Function)
+                        .keeps(key, response.status(), response.headers())?;
+                    Some((key, keep))
+                });
+                match keep {
+                    Some((key, keep)) => {
+                        let deadline = started + self.limits.timeout;
+                        self.keep(key, keep, response, deadline)
+                            .await
+                            .map(Run::Function)
+                    }
+                    None => Ok(Run::Function(response)),
                 }
-                _ => Ok(Run::Function(response)),
-            },
+            }
             Ok(Err(e)) => {
                 tracing::error!(component = %id, "function failed: {e:?}");
                 Err(function_failed())
@@ -299,6 +305,7 @@ impl App {
     async fn keep(
         &self,
         key: &RequestKey,
+        keep: Keep,
         response: Response<HyperOutgoingBody>,
         deadline: Instant,
     ) -> Result<Response<HyperOutgoingBody>, Response<HyperOutgoingBody>> {
@@ -312,7 +319,7 @@ impl App {
             Err(_) => return Err(self.too_slow("finish its answer")),
         };
         self.edge_cache
-            .put(key, parts.status, &parts.headers, &body);
+            .put(key, keep, parts.status, &parts.headers, &body);
         Ok(Response::from_parts(parts, full(body)))
     }
 
