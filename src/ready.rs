@@ -74,9 +74,9 @@ impl LoadedComponent {
             Some(instance) => instance,
             None => self.instantiate(config).await?,
         };
-        // Yield to the scheduler every epoch tick: a busy guest cannot starve
-        // other requests, and the request timeout can fire.
-        instance.store.epoch_deadline_async_yield_and_update(1);
+        // The guest's first yield comes one epoch tick from now, however long
+        // the instance waited in the pool.
+        instance.store.set_epoch_deadline(1);
         Ok(instance)
     }
 
@@ -109,9 +109,15 @@ impl LoadedComponent {
         let state = InstanceState::new(self.env.clone(), config.pg.clone(), config.limits);
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| state.limiter());
-        // Instantiation may run the component's start functions: they are
-        // interruptible like any other guest code.
+        // Yield to the scheduler every epoch tick: a busy guest cannot starve
+        // other requests, and the request timeout can fire. Instantiation may
+        // run the component's start functions, so this holds for them too.
+        // A new store's deadline is epoch 0, already passed: without setting
+        // it, every instantiation suspended its fiber at the first function
+        // entry and went back to the scheduler once, and the request's
+        // deadline timer was armed for it.
         store.epoch_deadline_async_yield_and_update(1);
+        store.set_epoch_deadline(1);
         let proxy = self
             .pre
             .instantiate_async(&mut store)

@@ -328,3 +328,54 @@ async fn connections_spread_over_http_threads_and_sigterm_stops_them_all() -> Re
     assert!(server.log().contains("Stopped"), "{}", server.log());
     Ok(())
 }
+
+/// Making an instance is CPU work only, so it finishes in its first poll. A
+/// new store's epoch deadline is epoch 0, already passed, so unless the
+/// runtime sets it the first guest function entered (a start function)
+/// suspends the instantiation and goes back to the scheduler: under load that
+/// cost every request an extra turn of its thread and a deadline timer.
+#[tokio::test]
+async fn an_instance_is_made_without_going_back_to_the_scheduler() -> Result<()> {
+    use spinbase::host::{ComponentEnv, InstanceLimits};
+    use spinbase::ready::{InstanceConfig, LoadedComponent};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    let manifest = env::built_manifest(env::TEST_COMPONENTS)?;
+    let (name, decl) = manifest
+        .components
+        .iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the test manifest has no component"))?;
+    let limits = spinbase::engine::EngineLimits {
+        max_instances: 4,
+        max_memory_bytes: 64 << 20,
+    };
+    let engine = spinbase::engine::build(limits)?;
+    let cache = std::env::temp_dir().join(format!("spinbase-test-{}", uuid::Uuid::new_v4()));
+    let (component, _) =
+        spinbase::engine::load_component(&engine, &manifest.source_path(decl), &cache)?;
+    let _ = std::fs::remove_dir_all(&cache);
+    let linker = spinbase::host::linker(&engine).map_err(anyhow::Error::from)?;
+    let pre = spinbase::up::link(&linker, &component)?;
+    let env = ComponentEnv::new(name.clone(), Default::default(), Default::default());
+    let loaded = LoadedComponent::new(Arc::new(env), pre);
+    let config = InstanceConfig {
+        pg: spinbase::host::postgres::PgPools::new(1),
+        limits: InstanceLimits {
+            max_memory_bytes: limits.max_memory_bytes,
+        },
+    };
+    // A server's engine has ticked many times by its first request.
+    tokio::time::sleep(spinbase::engine::EPOCH_TICK * 3).await;
+    for round in 0..3 {
+        let mut take = std::pin::pin!(loaded.take(&config));
+        match take.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(instance) => drop(instance.map_err(anyhow::Error::from)?),
+            Poll::Pending => {
+                anyhow::bail!("instantiation {round} went back to the scheduler")
+            }
+        }
+    }
+    Ok(())
+}
