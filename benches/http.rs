@@ -953,7 +953,6 @@ async fn instantiation_micros(root: &Path) -> Result<f64> {
             ),
         );
         store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
         pre.instantiate_async(&mut store)
             .await
             .map_err(anyhow::Error::from)?;

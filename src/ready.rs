@@ -67,16 +67,17 @@ impl LoadedComponent {
     }
 
     /// An instance no request has used: one made ahead if there is one,
-    /// else one made now. Its epoch deadline starts now, not when it was made.
+    /// else one made now.
     pub async fn take(&self, config: &InstanceConfig) -> wasmtime::Result<Instance> {
         let ready = self.ready.lock().ok().and_then(|mut ready| ready.pop());
         let mut instance = match ready {
             Some(instance) => instance,
             None => self.instantiate(config).await?,
         };
-        // The guest's first yield comes one epoch tick from now, however long
-        // the instance waited in the pool.
-        instance.store.set_epoch_deadline(1);
+        // Only what happens at the deadline is set here, not the deadline: an
+        // instance that waited in the pool past a tick yields once at its
+        // first guest call (see `instantiate`).
+        instance.store.epoch_deadline_async_yield_and_update(1);
         Ok(instance)
     }
 
@@ -110,14 +111,15 @@ impl LoadedComponent {
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| state.limiter());
         // Yield to the scheduler every epoch tick: a busy guest cannot starve
-        // other requests, and the request timeout can fire. Instantiation may
-        // run the component's start functions, so this holds for them too.
-        // A new store's deadline is epoch 0, already passed: without setting
-        // it, every instantiation suspended its fiber at the first function
-        // entry and went back to the scheduler once, and the request's
-        // deadline timer was armed for it.
+        // other requests, and the request timeout can fire. The start
+        // functions run under it too. The deadline is left where a new store
+        // has it, at epoch 0, which has passed, so instantiating yields once
+        // at the first start function and the request's deadline timer is
+        // armed for it. `set_epoch_deadline(1)` here removed both (and an
+        // `eventfd` write per request under load), yet hello-world under wrk
+        // at c=32 served 5-10 % fewer requests in alternating runs, and an
+        // explicit `yield_now` did not win it back (README, Benchmarks).
         store.epoch_deadline_async_yield_and_update(1);
-        store.set_epoch_deadline(1);
         let proxy = self
             .pre
             .instantiate_async(&mut store)

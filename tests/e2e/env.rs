@@ -59,13 +59,6 @@ fn build_components(manifest: &str) -> Result<()> {
     result.map_err(|e| anyhow::anyhow!("spinbase build of {manifest} failed:\n{e}"))
 }
 
-/// `manifest` (relative to the project root) with its components built and
-/// precompiled, for tests that drive the runtime's library directly.
-pub(crate) fn built_manifest(manifest: &str) -> Result<spinbase::manifest::Manifest> {
-    build_components(manifest)?;
-    spinbase::manifest::Manifest::load(&std::path::Path::new(project_root()).join(manifest))
-}
-
 /// A fresh, empty database, dropped when the value is.
 pub(crate) struct TestDatabase {
     /// Its URL.
