@@ -67,18 +67,14 @@ impl LoadedComponent {
     }
 
     /// An instance no request has used: one made ahead if there is one,
-    /// else one made now.
+    /// else one made now. An instance that waited in the pool past an epoch
+    /// tick yields once at its first guest call (see `instantiate`).
     pub async fn take(&self, config: &InstanceConfig) -> wasmtime::Result<Instance> {
         let ready = self.ready.lock().ok().and_then(|mut ready| ready.pop());
-        let mut instance = match ready {
-            Some(instance) => instance,
-            None => self.instantiate(config).await?,
-        };
-        // Only what happens at the deadline is set here, not the deadline: an
-        // instance that waited in the pool past a tick yields once at its
-        // first guest call (see `instantiate`).
-        instance.store.epoch_deadline_async_yield_and_update(1);
-        Ok(instance)
+        match ready {
+            Some(instance) => Ok(instance),
+            None => self.instantiate(config).await,
+        }
     }
 
     /// Makes instances until [`READY_PER_COMPONENT`] are ready. A failure is
