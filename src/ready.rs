@@ -110,11 +110,11 @@ impl LoadedComponent {
         // other requests, and the request timeout can fire. The start
         // functions run under it too. The deadline is left where a new store
         // has it, at epoch 0, which has passed, so instantiating yields once
-        // at the first start function and the request's deadline timer is
-        // armed for it. `set_epoch_deadline(1)` here removed both (and an
-        // `eventfd` write per request under load), yet hello-world under wrk
-        // at c=32 served 5-10 % fewer requests in alternating runs, and an
-        // explicit `yield_now` did not win it back (README, Benchmarks).
+        // at the first start function: the request goes behind the other
+        // ready connections' tasks. `set_epoch_deadline(1)` here removed that
+        // yield, and hello-world under wrk at c=32 served 5-10 % fewer
+        // requests in alternating runs; an explicit `yield_now` did not win
+        // it back (README, Benchmarks).
         store.epoch_deadline_async_yield_and_update(1);
         let proxy = self
             .pre
