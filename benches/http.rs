@@ -459,7 +459,7 @@ impl Load<'_> {
                 // Looked for once: searching every 128 kB body for the mark
                 // cost the load generator ~90 µs a request, CPU the two
                 // sides under test share.
-                let names_user = has_user_mark(&body(0));
+                let names_user = user_mark_at(&body(0)).is_some();
                 while Instant::now() < deadline {
                     let n = sequence.fetch_add(1, Ordering::Relaxed);
                     let payload = body(n);
@@ -695,16 +695,15 @@ async fn warm_cache(
 /// Where a body names its caller (recommendations do).
 const USER_MARK: &[u8] = b"__USER__";
 
-fn has_user_mark(payload: &[u8]) -> bool {
-    payload.windows(USER_MARK.len()).any(|w| w == USER_MARK)
+fn user_mark_at(payload: &[u8]) -> Option<usize> {
+    payload
+        .windows(USER_MARK.len())
+        .position(|w| w == USER_MARK)
 }
 
 /// Recommendations must name the caller: put the connection's user in.
 fn rewrite_user(payload: Bytes, user: &str) -> Bytes {
-    match payload
-        .windows(USER_MARK.len())
-        .position(|w| w == USER_MARK)
-    {
+    match user_mark_at(&payload) {
         Some(at) => {
             let mut out = Vec::with_capacity(payload.len() + 28);
             out.extend_from_slice(&payload[..at]);
