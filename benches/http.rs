@@ -693,12 +693,11 @@ async fn warm_cache(
 }
 
 /// Where a body names its caller (recommendations do).
-const USER_MARK: &[u8] = b"__USER__";
+const USER_MARK: &str = "__USER__";
 
 fn user_mark_at(payload: &[u8]) -> Option<usize> {
-    payload
-        .windows(USER_MARK.len())
-        .position(|w| w == USER_MARK)
+    let mark = USER_MARK.as_bytes();
+    payload.windows(mark.len()).position(|w| w == mark)
 }
 
 /// Recommendations must name the caller: put the connection's user in.
@@ -814,7 +813,7 @@ fn scenarios() -> Vec<Scenario> {
         json!({"analysisType": "all", "assets": assets, "shotList": shots, "galleryId": "bench"}),
     );
     let recommendations_hit = fixed(
-        json!({"userId": "__USER__", "recommendationType": "packages", "context": {"budget": 20000, "timeline": "30d", "eventType": "runway"}}),
+        json!({"userId": USER_MARK, "recommendationType": "packages", "context": {"budget": 20000, "timeline": "30d", "eventType": "runway"}}),
     );
     vec![
         Scenario {
