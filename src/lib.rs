@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod component_build;
 pub mod database;
+pub mod deferred_write;
 pub mod edge_cache;
 pub mod engine;
 pub mod host;

@@ -1,6 +1,7 @@
 //! The HTTP trigger: routes requests to components by spin.toml's routes and
 //! runs each request in a fresh instance, within the runtime's limits.
 
+use crate::deferred_write::DeferredWrite;
 use crate::edge_cache::{EdgeCache, Keep, RequestKey};
 use crate::host::postgres::PgPools;
 use crate::host::{InstanceLimits, InstanceState};
@@ -409,7 +410,7 @@ impl ThreadServer for App {
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(DeferredWrite::new(stream)), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
@@ -526,6 +527,9 @@ async fn retire(
     store: Store<InstanceState>,
     permit: OwnedSemaphorePermit,
 ) {
+    // Go behind the responses queued in this round (`DeferredWrite`): the
+    // task was spawned before its own response's write, which yields once.
+    tokio::task::yield_now().await;
     drop(store);
     drop(permit);
     component.replenish(&config).await;
