@@ -1,18 +1,19 @@
 //! Connections that send a response only after the thread's other ready
 //! tasks have had their turn, so that the responses of one round go out
-//! together.
+//! close together.
 //!
 //! Each HTTP thread serves its ready connections one after another. Written
-//! as soon as each handler finishes, responses left ~15 µs apart, one per
-//! handler: the load generator on the other core woke for each, read it,
-//! sent the next request and went back to sleep before the next arrived.
-//! Under wrk at c=32 against hello-world it slept 0.67 times per request and
-//! spent 22 µs of CPU per request (against the native server: 0.05 and
-//! 10 µs), and every wake-up cost the runtime's thread a cross-core
-//! interrupt. A response's first write now yields once: the task goes to the
-//! back of the thread's run queue and writes when the other connections
-//! ready in this round have run their handlers, so the writes of a round
-//! follow each other within microseconds and the reader wakes once for many.
+//! as soon as each handler finished, responses left one per handler, ~15 µs
+//! apart, and the load generator on the other core woke for nearly each:
+//! under wrk at c=32 against hello-world it slept 0.61–0.67 times per
+//! request and spent 22–27 µs of CPU per request (behind the native server
+//! 0.05 times and 10 µs), and each wake-up preempted an HTTP thread. A
+//! response's first write now yields once: the task goes to the back of the
+//! thread's run queue and writes after the other connections ready in this
+//! round have run their handlers. In alternating runs that took wrk's sleeps
+//! to 0.55–0.66 per request and served ~7 % more requests; no more, because
+//! a woken reader preempts the writing thread at once, cutting the round's
+//! burst of writes short.
 
 use std::io;
 use std::pin::Pin;

@@ -323,9 +323,10 @@ impl App {
     }
 
     /// Retires a finished request's instance in a task of its own. A task
-    /// spawned from a worker runs after the task that spawned it has yielded,
-    /// that is after this connection's task has written the response, so
-    /// neither the slot's reset nor the next instantiation delays the answer.
+    /// spawned from a worker runs after the task that spawned it has yielded;
+    /// the connection's task yields once before its response's first write
+    /// (`DeferredWrite`) and `retire` once more, so the response is written
+    /// first and neither the slot's reset nor the next instantiation delays it.
     fn retire_later(
         &self,
         component: Arc<LoadedComponent>,
