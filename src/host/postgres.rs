@@ -34,20 +34,25 @@ macro_rules! reset_session {
     };
 }
 
-/// The reset of a returned connection. `BEGIN; ROLLBACK` ends a transaction
-/// the guest left open and is silent when there is none, where a bare
-/// `ROLLBACK` warns "no transaction in progress" into the server's log on
-/// nearly every return: that log write made the reset cost more than a cache
-/// hit's own statement.
+/// The reset of a returned connection that is not known to be inside a
+/// transaction block. `BEGIN; ROLLBACK` is silent when there is none, where a
+/// bare `ROLLBACK` warns "no transaction in progress" into the server's log
+/// on nearly every return: that log write made the reset cost more than a
+/// cache hit's own statement. It still ends a transaction left open, with a
+/// warning (see [`ROLLBACK_THEN_RESET_SQL`] for the known case).
 const RESET_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!());
 
 /// A reset owed by the previous borrower, then the `BEGIN` this borrower
 /// deferred, sent together ahead of its first statement.
 const RESET_THEN_BEGIN_SQL: &str = concat!("BEGIN; ROLLBACK; ", reset_session!(), "; BEGIN");
 
-/// The reset after a guest's statement failed: its transaction may be
-/// aborted, where `BEGIN` itself fails, so `ROLLBACK` comes first.
-const RESET_AFTER_ERROR_SQL: &str = concat!("ROLLBACK; ", reset_session!());
+/// The reset of a connection returned inside a transaction block, or after
+/// a statement failed (its transaction may be aborted, where `BEGIN` itself
+/// fails): `ROLLBACK` first, which is silent when a transaction is open.
+/// `BEGIN` in an open transaction warns "there is already a transaction in
+/// progress" into the server's log, once per request cancelled mid-way
+/// (a client gone, a timeout).
+const ROLLBACK_THEN_RESET_SQL: &str = concat!("ROLLBACK; ", reset_session!());
 
 /// How long a connection returned with its reset owed may wait in the pool
 /// before the pool resets it without waiting for a borrower. Under load the
@@ -107,7 +112,20 @@ impl Held {
         self.transaction || self.session || self.failed
     }
 
-    /// Follows what `sql`, which succeeded, did to the transaction and session.
+    /// The reset of a connection returned holding this: `ROLLBACK` first
+    /// where a transaction is known to be open or may be aborted; where only
+    /// the session is held, the transaction's state is unknown (raw use of
+    /// the client), and `BEGIN; ROLLBACK` ends one if there is one.
+    fn reset_sql(self) -> &'static str {
+        if self.transaction || self.failed {
+            ROLLBACK_THEN_RESET_SQL
+        } else {
+            RESET_SQL
+        }
+    }
+
+    /// Follows what `sql` does to the transaction and session if it succeeds
+    /// (a failure is recorded in `failed`, which makes the reset roll back).
     fn track(&mut self, sql: &str) {
         match session_effect(sql) {
             SessionEffect::OpensTransaction => self.transaction = true,
@@ -383,11 +401,7 @@ impl Drop for PooledClient {
             self.pool.schedule_sweep(&runtime);
             return;
         }
-        let sql = if client.held.failed {
-            RESET_AFTER_ERROR_SQL
-        } else {
-            RESET_SQL
-        };
+        let sql = client.held.reset_sql();
         let pool = self.pool.clone();
         runtime.spawn(async move { pool.reset(client, sql, permit).await });
     }
@@ -446,16 +460,28 @@ impl PgClient {
 
     /// Runs `statement` (the statement `sql`, after a `BEGIN` if `begin`),
     /// first sending its [`preamble`](Self::preamble) in the same round trip,
-    /// and records what it left on the connection. Both are queued on the
+    /// and records what it leaves on the connection. Both are queued on the
     /// connection in order when first polled, so PostgreSQL runs them in
     /// order; if the preamble fails, so does the call.
+    ///
+    /// What the statement leaves is recorded before it is sent: a request
+    /// dropped while it is in flight (its client gone, its deadline passed)
+    /// returns the connection with the state the server will be in once the
+    /// statement has run, so a transaction it opened is rolled back at once
+    /// rather than left in the pool, and one it committed is not rolled back
+    /// again (either of which the server would log as a warning).
     async fn send<T>(
         &mut self,
         sql: &str,
         begin: bool,
         statement: impl AsyncFnOnce(&tokio_postgres::Client) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, tokio_postgres::Error> {
-        let result = match self.preamble(begin) {
+        let preamble = self.preamble(begin);
+        if begin {
+            self.held.transaction = true;
+        }
+        self.held.track(sql);
+        let result = match preamble {
             None => statement(&self.client).await,
             Some(preamble) => {
                 let (before, result) =
@@ -463,7 +489,9 @@ impl PgClient {
                 before.and(result)
             }
         };
-        self.follow(sql, begin, result.is_ok());
+        if result.is_err() {
+            self.held.failed = true;
+        }
         result
     }
 
@@ -480,18 +508,6 @@ impl PgClient {
             client.query(&statement, params).await
         })
         .await
-    }
-
-    /// Records what a statement (after a `BEGIN`, if `begin`) left on the connection.
-    fn follow(&mut self, sql: &str, begin: bool, succeeded: bool) {
-        if begin {
-            self.held.transaction = true;
-        }
-        if succeeded {
-            self.held.track(sql);
-        } else {
-            self.held.failed = true;
-        }
     }
 
     async fn run(
@@ -928,5 +944,25 @@ mod tests {
         assert!(!held.anything());
         held.track("SELECT pg_try_advisory_lock(7)");
         assert!(held.anything(), "a session lock is held until the reset");
+    }
+
+    #[test]
+    fn an_open_transaction_is_rolled_back_without_a_begin() {
+        let mut held = Held::default();
+        held.track("BEGIN");
+        assert_eq!(held.reset_sql(), ROLLBACK_THEN_RESET_SQL);
+        let failed = Held {
+            failed: true,
+            ..Held::default()
+        };
+        assert_eq!(failed.reset_sql(), ROLLBACK_THEN_RESET_SQL);
+        // Raw use of the client: the transaction's state is not followed.
+        let raw = Held {
+            session: true,
+            ..Held::default()
+        };
+        assert_eq!(raw.reset_sql(), RESET_SQL);
+        assert!(ROLLBACK_THEN_RESET_SQL.starts_with("ROLLBACK;"));
+        assert!(RESET_SQL.starts_with("BEGIN; ROLLBACK;"));
     }
 }

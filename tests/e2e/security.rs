@@ -244,6 +244,47 @@ async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() ->
 }
 
 #[tokio::test]
+async fn a_request_dropped_mid_transaction_has_its_transaction_rolled_back_at_once() -> Result<()> {
+    let db = TestDatabase::migrated("security_pool_dropped_mid_transaction").await?;
+    let pools = spinbase::host::postgres::PgPools::new(1);
+    let mut client = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let pid: i32 = client
+        .query_with("SELECT pg_backend_pid()", &[], false)
+        .await?[0]
+        .get(0);
+    // The request goes away (its client disconnected, its deadline passed)
+    // while its first statement, the one that opens its transaction, runs.
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        client.query_with("SELECT pg_sleep(0.5)", &[], true),
+    )
+    .await;
+    assert!(dropped.is_err(), "the statement was still running");
+    drop(client);
+    // The connection is rolled back as soon as the statement ends, with a
+    // plain ROLLBACK (silent in an open transaction), not left in the pool
+    // in its transaction for a later reset.
+    let observer = db.client().await?;
+    let rolled_back = backend_reaches(&observer, pid, |query, state| {
+        state == "idle" && query.starts_with("ROLLBACK; RESET")
+    })
+    .await?;
+    assert!(rolled_back, "the transaction was rolled back within 5 s");
+    let mut next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    // One simple query is one implicit transaction: now() is its start.
+    let state = next
+        .client()
+        .await?
+        .simple_query("SELECT (now() = statement_timestamp())::text")
+        .await?;
+    let fresh = state.iter().any(
+        |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
+    );
+    assert!(fresh, "the next borrower starts outside a transaction");
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_61st_request_in_a_minute_gets_429_while_another_user_is_served() -> Result<()> {
     // The function's own limit: with the edge cache on, identical requests
     // after the first hit would be answered without reaching the function
