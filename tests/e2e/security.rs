@@ -139,16 +139,10 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
     assert_eq!(row.get::<_, String>(1), "postgres");
     assert_eq!(row.get::<_, String>(2), "");
     assert_eq!(row.get::<_, String>(3), "0");
-    // Outside a transaction block, a statement starts its own transaction.
-    let open = reused
-        .client()
-        .await?
-        .simple_query("SELECT (now() = statement_timestamp())::text")
-        .await?;
-    let fresh = open.iter().any(
-        |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
+    assert!(
+        outside_a_transaction(reused.client().await?).await?,
+        "no transaction is left open"
     );
-    assert!(fresh, "no transaction is left open");
 
     // A failed statement leaves an aborted transaction, where only a rollback
     // is accepted: the connection must come back clean (or not at all).
@@ -176,6 +170,18 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         "no role and no transaction left"
     );
     Ok(())
+}
+
+/// Whether `client` is outside a transaction block: outside one, a simple
+/// query is its own transaction, so `now()` (the transaction's start) is the
+/// statement's start.
+async fn outside_a_transaction(client: &tokio_postgres::Client) -> Result<bool> {
+    let state = client
+        .simple_query("SELECT (now() = statement_timestamp())::text")
+        .await?;
+    Ok(state.iter().any(
+        |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
+    ))
 }
 
 /// Whether, within 5 s, backend `pid`'s last statement and state (as
@@ -271,16 +277,10 @@ async fn a_request_dropped_mid_transaction_has_its_transaction_rolled_back_at_on
     .await?;
     assert!(rolled_back, "the transaction was rolled back within 5 s");
     let mut next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
-    // One simple query is one implicit transaction: now() is its start.
-    let state = next
-        .client()
-        .await?
-        .simple_query("SELECT (now() = statement_timestamp())::text")
-        .await?;
-    let fresh = state.iter().any(
-        |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("true")),
+    assert!(
+        outside_a_transaction(next.client().await?).await?,
+        "the next borrower starts outside a transaction"
     );
-    assert!(fresh, "the next borrower starts outside a transaction");
     Ok(())
 }
 
