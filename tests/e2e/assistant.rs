@@ -2,18 +2,19 @@
 
 use crate::env::TestEnv;
 use anyhow::Result;
+use reqwest::Method;
 use serde_json::json;
 
-async fn send(
+/// Calls the preferences function as the holder of `token`.
+async fn preferences(
     env: &TestEnv,
-    method: reqwest::Method,
-    function: &str,
+    method: Method,
     token: &str,
     body: Option<serde_json::Value>,
 ) -> Result<(u16, serde_json::Value)> {
     let mut request = env
         .http
-        .request(method, env.server.function(function))
+        .request(method, env.server.function("preferences"))
         .bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -27,14 +28,7 @@ async fn preferences_default_then_update_and_stay_private() -> Result<()> {
     let env = TestEnv::start("assistant_preferences").await?;
     let alice = env.user().await?;
     let bob = env.user().await?;
-    let (status, defaults) = send(
-        &env,
-        reqwest::Method::GET,
-        "preferences",
-        &alice.token,
-        None,
-    )
-    .await?;
+    let (status, defaults) = preferences(&env, Method::GET, &alice.token, None).await?;
     assert_eq!(status, 200, "{defaults}");
     assert_eq!(defaults["autoSuggestionsEnabled"], true);
     assert_eq!(defaults["conversationHistoryRetentionDays"], 90);
@@ -45,14 +39,7 @@ async fn preferences_default_then_update_and_stay_private() -> Result<()> {
     assert_eq!(defaults["updatedAt"], serde_json::Value::Null);
 
     let update = json!({"defaultKit": "media", "kitOrder": ["media", "events"], "favoriteActions": ["open:selects"]});
-    let (status, saved) = send(
-        &env,
-        reqwest::Method::PATCH,
-        "preferences",
-        &alice.token,
-        Some(update),
-    )
-    .await?;
+    let (status, saved) = preferences(&env, Method::PATCH, &alice.token, Some(update)).await?;
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["defaultKit"], "media");
     assert_eq!(saved["kitOrder"], json!(["media", "events"]));
@@ -60,16 +47,9 @@ async fn preferences_default_then_update_and_stay_private() -> Result<()> {
     assert_eq!(saved["autoSuggestionsEnabled"], true);
     assert!(saved["updatedAt"].is_string());
 
-    let (_, again) = send(
-        &env,
-        reqwest::Method::GET,
-        "preferences",
-        &alice.token,
-        None,
-    )
-    .await?;
+    let (_, again) = preferences(&env, Method::GET, &alice.token, None).await?;
     assert_eq!(again, saved);
-    let (_, bobs) = send(&env, reqwest::Method::GET, "preferences", &bob.token, None).await?;
+    let (_, bobs) = preferences(&env, Method::GET, &bob.token, None).await?;
     assert_eq!(
         bobs["defaultKit"],
         serde_json::Value::Null,
@@ -77,14 +57,7 @@ async fn preferences_default_then_update_and_stay_private() -> Result<()> {
     );
 
     let bad = json!({"kitOrder": ["media", "media"]});
-    let (status, answer) = send(
-        &env,
-        reqwest::Method::PUT,
-        "preferences",
-        &alice.token,
-        Some(bad),
-    )
-    .await?;
+    let (status, answer) = preferences(&env, Method::PUT, &alice.token, Some(bad)).await?;
     assert_eq!(status, 400);
     assert!(
         answer["error"]["message"]
@@ -92,14 +65,7 @@ async fn preferences_default_then_update_and_stay_private() -> Result<()> {
             .unwrap_or_default()
             .contains("kitOrder[1]")
     );
-    let (_, unchanged) = send(
-        &env,
-        reqwest::Method::GET,
-        "preferences",
-        &alice.token,
-        None,
-    )
-    .await?;
+    let (_, unchanged) = preferences(&env, Method::GET, &alice.token, None).await?;
     assert_eq!(unchanged["kitOrder"], json!(["media", "events"]));
     Ok(())
 }

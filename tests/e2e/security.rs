@@ -4,6 +4,7 @@ use crate::env::{TestDatabase, TestEnv, act_as, count_as, token_for};
 use anyhow::Result;
 use serde_json::json;
 use shared::auth::{self, Role};
+use spinbase::host::postgres::{PgPools, PooledClient};
 
 const FUNCTION: &str = "logistics-analyzer";
 
@@ -101,11 +102,34 @@ async fn a_pooled_connection_reused_after_a_request_carries_no_role_or_claims() 
     Ok(())
 }
 
+/// A migrated database of the test's own behind a pool of one connection,
+/// so every borrower gets the same backend and sees what the last one left.
+struct OneConnectionPool {
+    db: TestDatabase,
+    pools: std::sync::Arc<PgPools>,
+}
+
+impl OneConnectionPool {
+    async fn new(name: &str) -> Result<Self> {
+        let db = TestDatabase::migrated(name).await?;
+        Ok(Self {
+            db,
+            pools: PgPools::new(1),
+        })
+    }
+
+    async fn borrow(&self) -> Result<PooledClient> {
+        self.pools
+            .acquire(&self.db.url)
+            .await
+            .map_err(anyhow::Error::msg)
+    }
+}
+
 #[tokio::test]
 async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
-    let db = TestDatabase::migrated("security_pool_reset").await?;
-    let pools = spinbase::host::postgres::PgPools::new(1);
-    let mut dirty = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let pool = OneConnectionPool::new("security_pool_reset").await?;
+    let mut dirty = pool.borrow().await?;
     let pid: i32 = dirty
         .client()
         .await?
@@ -124,7 +148,7 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         .await?;
     drop(dirty);
 
-    let mut reused = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut reused = pool.borrow().await?;
     let row = reused
         .client()
         .await?
@@ -153,7 +177,7 @@ async fn the_pool_resets_role_settings_and_open_transactions() -> Result<()> {
         .await
         .expect_err("division by zero");
     drop(reused);
-    let mut next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut next = pool.borrow().await?;
     // One simple query is one implicit transaction: now() is its start.
     let state = next
         .client()
@@ -209,22 +233,21 @@ async fn backend_reaches(
 #[tokio::test]
 async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() -> Result<()> {
     // The migrations create the `authenticated` role.
-    let db = TestDatabase::migrated("security_pool_owed_reset").await?;
-    let pools = spinbase::host::postgres::PgPools::new(1);
+    let pool = OneConnectionPool::new("security_pool_owed_reset").await?;
     let settle = "SELECT set_config('request.jwt.claims', '{\"sub\":\"x\"}', false)";
     let state = "SELECT pg_backend_pid(), current_user::text,
                         coalesce(current_setting('request.jwt.claims', true), '')";
 
     // Statements outside a transaction block: the connection goes back at
     // once, and its reset runs ahead of the next borrower's first statement.
-    let mut first = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut first = pool.borrow().await?;
     let pid: i32 = first.query_with(state, &[], false).await?[0].get(0);
     first.query_with(settle, &[], false).await?;
     first
         .query_with("SET ROLE authenticated", &[], false)
         .await?;
     drop(first);
-    let mut second = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut second = pool.borrow().await?;
     let row = &second.query_with(state, &[], false).await?[0];
     assert_eq!(row.get::<_, i32>(0), pid, "the same connection is reused");
     assert_eq!(row.get::<_, String>(1), "postgres");
@@ -233,7 +256,7 @@ async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() ->
     // Left idle, it is reset without a borrower.
     second.query_with(settle, &[], false).await?;
     drop(second);
-    let observer = db.client().await?;
+    let observer = pool.db.client().await?;
     let reset = backend_reaches(&observer, pid, |query, _| {
         query.ends_with("pg_advisory_unlock_all()")
     })
@@ -241,7 +264,7 @@ async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() ->
     assert!(reset, "the idle connection was reset within 5 s");
 
     // An open transaction is never left for later: it is rolled back on return.
-    let mut open = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut open = pool.borrow().await?;
     open.query_with("SELECT 1", &[], true).await?;
     drop(open);
     let ended = backend_reaches(&observer, pid, |_, state| state == "idle").await?;
@@ -251,9 +274,8 @@ async fn a_clean_connection_owes_its_reset_to_the_next_borrower_or_the_pool() ->
 
 #[tokio::test]
 async fn a_request_dropped_mid_transaction_has_its_transaction_rolled_back_at_once() -> Result<()> {
-    let db = TestDatabase::migrated("security_pool_dropped_mid_transaction").await?;
-    let pools = spinbase::host::postgres::PgPools::new(1);
-    let mut client = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let pool = OneConnectionPool::new("security_pool_dropped_mid_transaction").await?;
+    let mut client = pool.borrow().await?;
     let pid: i32 = client
         .query_with("SELECT pg_backend_pid()", &[], false)
         .await?[0]
@@ -270,13 +292,13 @@ async fn a_request_dropped_mid_transaction_has_its_transaction_rolled_back_at_on
     // The connection is rolled back as soon as the statement ends, with a
     // plain ROLLBACK (silent in an open transaction), not left in the pool
     // in its transaction for a later reset.
-    let observer = db.client().await?;
+    let observer = pool.db.client().await?;
     let rolled_back = backend_reaches(&observer, pid, |query, state| {
         state == "idle" && query.starts_with("ROLLBACK; RESET")
     })
     .await?;
     assert!(rolled_back, "the transaction was rolled back within 5 s");
-    let mut next = pools.acquire(&db.url).await.map_err(anyhow::Error::msg)?;
+    let mut next = pool.borrow().await?;
     assert!(
         outside_a_transaction(next.client().await?).await?,
         "the next borrower starts outside a transaction"
