@@ -22,6 +22,7 @@ use shared::cache::{InsightFamily, InsightKey, InsightRequest, InsightSlot};
 use shared::validation::Validate;
 use spinbase::edge_cache::EdgeCache;
 use spinbase::host::postgres::{PgClient, PgPools};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -69,10 +70,13 @@ impl Scenario {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Stats {
     requests: u64,
     errors: u64,
+    /// What went wrong, and how often: the status and the start of the
+    /// body of an answer that was not a success, or a connection's error.
+    failures: BTreeMap<String, u64>,
     rps: f64,
     p50_ms: f64,
     p90_ms: f64,
@@ -171,6 +175,7 @@ async fn bench() -> Result<()> {
         "| function | cache | c | runtime req/s | p50 ms | p90 ms | p99 ms | errors / requests | native req/s | native p50 ms | runtime/native |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut failures = Vec::new();
     for scenario in &scenarios {
         warm_cache([runtime_addr, native_addr], scenario, &tokens).await?;
         for concurrency in [1usize, 32] {
@@ -207,6 +212,20 @@ async fn bench() -> Result<()> {
                     0.0
                 }
             );
+            for (side, stats) in [("runtime", &runtime), ("native", &native)] {
+                for (what, count) in &stats.failures {
+                    failures.push(format!(
+                        "- {function}, {cache_state}, c={concurrency}, {side}: {count} × {what}"
+                    ));
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        println!();
+        println!("Errors:");
+        for line in failures {
+            println!("{line}");
         }
     }
     let peak_rss = rss_kib(pid, "VmHWM");
@@ -394,14 +413,16 @@ async fn load_both(
 #[derive(Default)]
 struct Samples {
     latencies: Vec<Duration>,
-    errors: u64,
+    failures: BTreeMap<String, u64>,
     seconds: f64,
 }
 
 impl Samples {
     fn add(&mut self, turn: Samples) {
         self.latencies.extend(turn.latencies);
-        self.errors += turn.errors;
+        for (what, count) in turn.failures {
+            *self.failures.entry(what).or_default() += count;
+        }
         self.seconds += turn.seconds;
     }
 
@@ -417,7 +438,8 @@ impl Samples {
         };
         Stats {
             requests: all.len() as u64,
-            errors: self.errors,
+            errors: self.failures.values().sum(),
+            failures: self.failures,
             rps: all.len() as f64 / self.seconds.max(f64::EPSILON),
             p50_ms: pct(0.50),
             p90_ms: pct(0.90),
@@ -450,7 +472,7 @@ impl Load<'_> {
             let sequence = self.sequence.clone();
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(8192);
-                let mut errors = 0u64;
+                let mut failures = BTreeMap::<String, u64>::new();
                 let stream = TcpStream::connect(addr).await?;
                 stream.set_nodelay(true)?;
                 let (mut sender, connection) =
@@ -481,27 +503,35 @@ impl Load<'_> {
                     let sent = Instant::now();
                     match sender.send_request(request).await {
                         Ok(response) => {
-                            let ok = response.status().is_success();
-                            let _ = response.into_body().collect().await;
+                            let status = response.status();
+                            let body = response.into_body().collect().await;
                             latencies.push(sent.elapsed());
-                            if !ok {
-                                errors += 1;
+                            if !status.is_success() {
+                                let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+                                let start = String::from_utf8_lossy(&body[..body.len().min(200)])
+                                    .replace('\n', " ");
+                                *failures
+                                    .entry(format!("HTTP {status}: {start}"))
+                                    .or_default() += 1;
                             }
                         }
-                        Err(_) => {
-                            errors += 1;
+                        Err(e) => {
+                            *failures.entry(format!("connection: {e}")).or_default() += 1;
                             break;
                         }
                     }
                 }
-                Ok::<_, anyhow::Error>((latencies, errors))
+                Ok::<_, anyhow::Error>((latencies, failures))
             }));
         }
         let mut samples = Samples::default();
         for task in tasks {
-            let (latencies, errors) = task.await??;
-            samples.latencies.extend(latencies);
-            samples.errors += errors;
+            let (latencies, failures) = task.await??;
+            samples.add(Samples {
+                latencies,
+                failures,
+                seconds: 0.0,
+            });
         }
         samples.seconds = started.elapsed().as_secs_f64();
         Ok(samples)
