@@ -73,7 +73,6 @@ impl Scenario {
 #[derive(Debug, Clone, Default)]
 struct Stats {
     requests: u64,
-    errors: u64,
     /// What went wrong, and how often: the status and the start of the
     /// body of an answer that was not a success, or a connection's error.
     failures: BTreeMap<String, u64>,
@@ -81,6 +80,13 @@ struct Stats {
     p50_ms: f64,
     p90_ms: f64,
     p99_ms: f64,
+}
+
+impl Stats {
+    /// Requests that failed, of every kind.
+    fn errors(&self) -> u64 {
+        self.failures.values().sum()
+    }
 }
 
 /// Set in the native baseline's process (this binary run again): the
@@ -202,7 +208,7 @@ async fn bench() -> Result<()> {
                 runtime.p50_ms,
                 runtime.p90_ms,
                 runtime.p99_ms,
-                runtime.errors + native.errors,
+                runtime.errors() + native.errors(),
                 runtime.requests + native.requests,
                 native.rps,
                 native.p50_ms,
@@ -438,7 +444,6 @@ impl Samples {
         };
         Stats {
             requests: all.len() as u64,
-            errors: self.failures.values().sum(),
             failures: self.failures,
             rps: all.len() as f64 / self.seconds.max(f64::EPSILON),
             p50_ms: pct(0.50),
