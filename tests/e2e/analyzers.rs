@@ -1,7 +1,7 @@
 //! events-optimizer, media-scorer and recommendations: computed values,
 //! caching, bad input and privacy between users.
 
-use crate::env::{TestEnv, TestUser, count_as};
+use crate::env::{TestDatabase, TestEnv, TestUser, act_as, count_as};
 use anyhow::Result;
 use serde_json::{Value, json};
 
@@ -382,5 +382,74 @@ async fn recommendations_reject_bad_input_and_write_nothing() -> Result<()> {
     }
     assert_eq!(rows(&env, "public.assistant_insights").await?, 0);
     assert_eq!(rows(&env, "public.analytics_events").await?, 0);
+    Ok(())
+}
+
+/// Recommendations' feature usage (`assistant_feature_usage()`, read by a
+/// miss): the caller's own uses of each feature and each feature's share of
+/// the users who used any; other event types and events naming no feature
+/// count for nothing.
+#[tokio::test]
+async fn feature_usage_counts_own_uses_and_each_features_share_of_users() -> Result<()> {
+    let db = TestDatabase::migrated("feature_usage").await?;
+    let client = db.client().await?;
+    let [alice, bob, carol] = [
+        "00000000-0000-4000-8000-00000000000a",
+        "00000000-0000-4000-8000-00000000000b",
+        "00000000-0000-4000-8000-00000000000c",
+    ];
+    let events: &[(&str, &str, Value)] = &[
+        (alice, "feature_used", json!({"feature": "f1"})),
+        (alice, "feature_used", json!({"feature": "f1"})),
+        (alice, "feature_used", json!({"feature": "f1"})),
+        (alice, "feature_used", json!({"feature": "f2"})),
+        (bob, "feature_used", json!({"feature": "f1"})),
+        (bob, "feature_used", json!({"feature": "f1"})),
+        (bob, "feature_used", json!({"feature": "f3"})),
+        (bob, "feature_used", json!({"feature": null})),
+        (carol, "feature_used", json!({"feature": "f3"})),
+        (carol, "feature_used", json!({})),
+        (carol, "page_view", json!({"feature": "f2"})),
+    ];
+    for user in [alice, bob, carol] {
+        client
+            .execute(
+                "INSERT INTO auth.users (id) VALUES ($1::text::uuid)",
+                &[&user],
+            )
+            .await?;
+    }
+    for (user, event_type, data) in events {
+        client
+            .execute(
+                "INSERT INTO public.analytics_events (user_id, event_type, event_data, kit_context)
+                 VALUES ($1::text::uuid, $2, $3::text::jsonb, 'insights')",
+                &[user, event_type, &data.to_string()],
+            )
+            .await?;
+    }
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    act_as(&tx, alice).await?;
+    let usage: Vec<(String, i64, f64)> = tx
+        .query(
+            "SELECT feature, own_count, user_share FROM public.assistant_feature_usage()
+              ORDER BY feature",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    tx.rollback().await?;
+    // Three users used a feature: Alice and Bob f1, Alice f2, Bob and Carol f3.
+    assert_eq!(
+        usage,
+        vec![
+            ("f1".to_string(), 3, 2.0 / 3.0),
+            ("f2".to_string(), 1, 1.0 / 3.0),
+            ("f3".to_string(), 0, 2.0 / 3.0),
+        ]
+    );
     Ok(())
 }
