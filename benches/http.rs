@@ -9,7 +9,9 @@
 //! the scenarios whose name contains it), `BENCH_DATABASE_SERVER` (default
 //! postgres://postgres@127.0.0.1:5432), `BENCH_SERVE=<folder>` (set up as for
 //! a run, then only serve both sides with warm caches and write a wrk script
-//! per scenario into the folder, for profiling one side alone).
+//! per scenario into the folder, for profiling one side alone),
+//! `SPINBASE_DB_POOL_SIZE` (database connections of each side, as the
+//! runtime reads it; default the runtime's).
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -956,6 +958,17 @@ fn scenarios() -> Vec<Scenario> {
             cache_control: None,
         },
         Scenario {
+            // Reads the caller's preferences and the feature usage of every
+            // user's `feature_used` events, which every hit above records.
+            name: "recommendations (packages):miss",
+            method: Method::POST,
+            path: "/functions/v1/recommendations",
+            body: varying(
+                json!({"userId": USER_MARK, "recommendationType": "packages", "context": {"currentPage": "/events/ev-__N__", "budget": 20000, "timeline": "30d", "eventType": "runway"}}),
+            ),
+            cache_control: None,
+        },
+        Scenario {
             name: "chat-orchestrator (blockers, 50 samples):-",
             method: Method::POST,
             path: "/functions/v1/chat-orchestrator",
@@ -1046,19 +1059,26 @@ async fn start_native(url: &str) -> Result<(ServerProcess, SocketAddr)> {
 }
 
 /// The native baseline's process: the runtime's server (one single-threaded
-/// runtime per core, each with its share of the runtime's default number of
-/// database connections) with
-/// the native handler where the runtime runs a component. Prints its address,
+/// runtime per core, each with its share of the runtime's number of
+/// database connections) with the native handler where the runtime runs a component. Prints its address,
 /// then serves until killed.
 fn serve_native(url: String) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The runtime's pool size, read from where the runtime reads it, so both
+    // sides hold as many database connections.
+    let pool_size = match std::env::var("SPINBASE_DB_POOL_SIZE") {
+        Ok(size) => size
+            .parse()
+            .with_context(|| format!("SPINBASE_DB_POOL_SIZE is not a number: {size}"))?,
+        Err(_) => spinbase::cli::DEFAULT_DB_POOL_SIZE,
+    };
     // The runtime's edge cache, with its default budget, shared by the threads.
     let edge_cache = Arc::new(EdgeCache::new(spinbase::cli::DEFAULT_EDGE_CACHE_MIB << 20));
     let servers = (0..threads)
         .map(|_| {
             Arc::new(NativeThread {
                 url: url.clone(),
-                pg: PgPools::new(spinbase::cli::DEFAULT_DB_POOL_SIZE.div_ceil(threads)),
+                pg: PgPools::new(pool_size.div_ceil(threads)),
                 edge_cache: edge_cache.clone(),
             })
         })
