@@ -18,9 +18,13 @@
 -- no feature and are left out, where the full grouping returned them as
 -- a null feature the function could not read.
 
+-- Building the index holds off inserts into analytics_events until it is
+-- built, as a migration runs in a transaction. Where that table is large,
+-- build it first with CREATE INDEX CONCURRENTLY (same name and definition);
+-- this migration then keeps it.
 DROP INDEX public.analytics_events_feature_idx;
 
-CREATE INDEX analytics_events_feature_user_idx
+CREATE INDEX IF NOT EXISTS analytics_events_feature_user_idx
   ON public.analytics_events ((event_data ->> 'feature'), user_id)
   WHERE event_type = 'feature_used';
 
