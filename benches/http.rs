@@ -1060,8 +1060,8 @@ async fn start_native(url: &str) -> Result<(ServerProcess, SocketAddr)> {
 
 /// The native baseline's process: the runtime's server (one single-threaded
 /// runtime per core, each with its share of the runtime's number of
-/// database connections) with the native handler where the runtime runs a component. Prints its address,
-/// then serves until killed.
+/// database connections) with the native handler where the runtime runs a
+/// component. Prints its address, then serves until killed.
 fn serve_native(url: String) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The runtime's pool size, read from where the runtime reads it, so both

@@ -392,7 +392,7 @@ async fn recommendations_reject_bad_input_and_write_nothing() -> Result<()> {
 #[tokio::test]
 async fn feature_usage_counts_own_uses_and_each_features_share_of_users() -> Result<()> {
     let db = TestDatabase::migrated("feature_usage").await?;
-    let client = db.client().await?;
+    let mut client = db.client().await?;
     let [alice, bob, carol] = [
         "00000000-0000-4000-8000-00000000000a",
         "00000000-0000-4000-8000-00000000000b",
@@ -428,7 +428,6 @@ async fn feature_usage_counts_own_uses_and_each_features_share_of_users() -> Res
             )
             .await?;
     }
-    let mut client = db.client().await?;
     let tx = client.transaction().await?;
     act_as(&tx, alice).await?;
     let usage: Vec<(String, i64, f64)> = tx
