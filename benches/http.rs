@@ -484,51 +484,61 @@ impl Load<'_> {
                 stream.set_nodelay(true)?;
                 let (mut sender, connection) =
                     hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-                tokio::spawn(connection);
                 // Looked for once: searching every 128 kB body for the mark
                 // cost the load generator ~90 µs a request, CPU the two
                 // sides under test share.
                 let names_user = user_mark_at(&body(0)).is_some();
-                while Instant::now() < deadline {
-                    let n = sequence.fetch_add(1, Ordering::Relaxed);
-                    let payload = body(n);
-                    let payload = if names_user {
-                        rewrite_user(payload, &user)
-                    } else {
-                        payload
-                    };
-                    let mut request = Request::builder()
-                        .method(method.clone())
-                        .uri(path)
-                        .header("host", addr.to_string())
-                        .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "application/json");
-                    if let Some(value) = cache_control {
-                        request = request.header("cache-control", value);
-                    }
-                    let request = request.body(Full::new(payload))?;
-                    let sent = Instant::now();
-                    match sender.send_request(request).await {
-                        Ok(response) => {
-                            let status = response.status();
-                            let body = response.into_body().collect().await;
-                            latencies.push(sent.elapsed());
-                            if !status.is_success() {
-                                let body = body.map(|b| b.to_bytes()).unwrap_or_default();
-                                let start = String::from_utf8_lossy(&body[..body.len().min(200)])
-                                    .replace('\n', " ");
-                                *failures
-                                    .entry(format!("HTTP {status}: {start}"))
-                                    .or_default() += 1;
+                let requests = async {
+                    while Instant::now() < deadline {
+                        let n = sequence.fetch_add(1, Ordering::Relaxed);
+                        let payload = body(n);
+                        let payload = if names_user {
+                            rewrite_user(payload, &user)
+                        } else {
+                            payload
+                        };
+                        let mut request = Request::builder()
+                            .method(method.clone())
+                            .uri(path)
+                            .header("host", addr.to_string())
+                            .header("authorization", format!("Bearer {token}"))
+                            .header("content-type", "application/json");
+                        if let Some(value) = cache_control {
+                            request = request.header("cache-control", value);
+                        }
+                        let request = request.body(Full::new(payload))?;
+                        let sent = Instant::now();
+                        match sender.send_request(request).await {
+                            Ok(response) => {
+                                let status = response.status();
+                                let body = response.into_body().collect().await;
+                                latencies.push(sent.elapsed());
+                                if !status.is_success() {
+                                    let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+                                    let start =
+                                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                                            .replace('\n', " ");
+                                    *failures
+                                        .entry(format!("HTTP {status}: {start}"))
+                                        .or_default() += 1;
+                                }
+                            }
+                            Err(e) => {
+                                *failures.entry(format!("connection: {e}")).or_default() += 1;
+                                break;
                             }
                         }
-                        Err(e) => {
-                            *failures.entry(format!("connection: {e}")).or_default() += 1;
-                            break;
-                        }
                     }
-                }
-                Ok::<_, anyhow::Error>((latencies, failures))
+                    // The connection ends once its sender is gone.
+                    drop(sender);
+                    Ok::<_, anyhow::Error>((latencies, failures))
+                };
+                // The connection is driven by the task that sends on it: as
+                // a task of its own it was often woken on the other worker
+                // thread, two threads of the load generator busy per
+                // request, which at c=1 took a core from the side under test.
+                let (result, _) = tokio::join!(requests, connection);
+                result
             }));
         }
         let mut samples = Samples::default();
