@@ -1099,8 +1099,18 @@ fn serve_native(url: String) -> Result<()> {
     runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         println!("{}", listener.local_addr()?);
-        spinbase::server::serve(servers, listener, std::future::pending()).await
+        spinbase::server::serve(servers, listener, idle_spin(), std::future::pending()).await
     })
+}
+
+/// The runtime's idle spin (its flag's environment variable, else its
+/// default), so both sides of a comparison sleep alike.
+fn idle_spin() -> Duration {
+    let micros = std::env::var(spinbase::cli::IDLE_SPIN_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(spinbase::cli::DEFAULT_IDLE_SPIN_US);
+    Duration::from_micros(micros)
 }
 
 /// One HTTP thread of the native baseline.
@@ -1118,6 +1128,7 @@ impl spinbase::server::ThreadServer for NativeThread {
             };
             let thread = self.clone();
             tokio::spawn(async move {
+                let _open = spinbase::idle_spin::OpenConnection::begin();
                 let service = hyper::service::service_fn(move |req| {
                     let thread = thread.clone();
                     async move { Ok::<_, std::convert::Infallible>(native(req, &thread).await) }

@@ -8,6 +8,7 @@ pub mod deferred_write;
 pub mod edge_cache;
 pub mod engine;
 pub mod host;
+pub mod idle_spin;
 pub mod log_sink;
 pub mod manifest;
 pub mod ready;

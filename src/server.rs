@@ -414,6 +414,7 @@ impl ThreadServer for App {
                 .serve_connection(TokioIo::new(DeferredWrite::new(stream)), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
+                let _open = crate::idle_spin::OpenConnection::begin();
                 if let Err(e) = connection.await {
                     tracing::debug!("connection ended: {e}");
                 }
@@ -451,18 +452,20 @@ pub trait ThreadServer: Send + Sync + 'static {
 /// run one after another on its thread, as HTTP/1.1 sends them, so pinning a
 /// connection costs it no parallelism; only an uneven mix of busy
 /// connections is no longer rebalanced.
+///
+/// Each thread spins up to `idle_spin` before it sleeps (see
+/// [`crate::idle_spin`]).
 pub async fn serve<S: ThreadServer>(
     servers: Vec<Arc<S>>,
     listener: TcpListener,
+    idle_spin: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let mut threads = Vec::new();
     let mut senders = Vec::new();
     for (i, server) in servers.into_iter().enumerate() {
         let (sender, incoming) = tokio::sync::mpsc::unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = crate::idle_spin::current_thread_runtime(idle_spin)?;
         let thread = std::thread::Builder::new()
             .name(format!("http-{i}"))
             .spawn(move || runtime.block_on(server.serve_connections(incoming)))?;

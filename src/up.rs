@@ -134,7 +134,13 @@ pub async fn run(manifest: Manifest, args: UpArgs) -> Result<()> {
         .collect();
     let address = listener.local_addr()?;
     print_banner(&manifest, address, &db.url, started, ready_from);
-    server::serve(apps, listener, shutdown_signal()).await?;
+    server::serve(
+        apps,
+        listener,
+        Duration::from_micros(args.idle_spin_us),
+        shutdown_signal(),
+    )
+    .await?;
     eprintln!("Stopped");
     drop(db);
     Ok(())
