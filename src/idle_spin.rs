@@ -14,7 +14,7 @@
 //! thread is rarely idle for long and the cores are shared with its
 //! clients and PostgreSQL, which need them more (spinning there raised
 //! database hits' p99 at c=32 by about a third and cost hello-world under
-//! wrk at c=32 up to a fifth of its throughput, even with the check below).
+//! wrk at c=32 up to a fifth of its throughput, even with that yield check).
 
 use std::cell::Cell;
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -139,12 +139,13 @@ fn epoll_fds() -> Vec<i32> {
         .collect()
 }
 
-/// A descriptor of our own for the runtime's epoll instance, so polling it
-/// never outlives the one the runtime owns.
+/// A descriptor of our own for the runtime's epoll instance, so a spin
+/// never polls a number the runtime has closed and something else reused.
 #[allow(unsafe_code)]
 fn duplicate(fd: i32) -> std::io::Result<OwnedFd> {
-    // SAFETY: `fd` was just listed as an open epoll instance that the
-    // runtime built a moment ago owns; it stays open while we duplicate it.
+    // SAFETY: `fd` was just listed as an open epoll instance, made by the
+    // runtime built a moment ago and open as long as it lives; the borrow
+    // ends with this call.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     Ok(rustix::io::fcntl_dupfd_cloexec(borrowed, 0)?)
 }
