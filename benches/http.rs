@@ -304,8 +304,14 @@ async fn start_runtime(
 ) -> Result<(ServerProcess, f64, SocketAddr)> {
     let port = free_port()?;
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    // Its warnings go to a file (kept after the run) rather than into the
+    // bench's table; read back if it exits before answering, so the bench
+    // says why instead of waiting out the start-up timeout.
+    let log_path = std::env::temp_dir().join(format!("spinbase-bench-{port}.log"));
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let started = Instant::now();
-    let child = ServerProcess(
+    let mut child = ServerProcess(
         Command::new(binary)
             .arg("--manifest")
             .arg(manifest)
@@ -320,12 +326,19 @@ async fn start_runtime(
             .env("SPIN_VARIABLE_RATE_LIMIT_PER_MINUTE", NO_LIMIT)
             .env("SPINBASE_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()?,
     );
     let client = reqwest::Client::new();
     let probe = format!("http://{addr}{probe}");
     while started.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.0.try_wait()? {
+            let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+            bail!(
+                "the runtime exited before it answered ({status}): {}",
+                said.trim()
+            );
+        }
         if let Ok(response) = client
             .request(reqwest::Method::OPTIONS, &probe)
             .send()
@@ -1082,6 +1095,7 @@ fn serve_native(url: String) -> Result<()> {
             .with_context(|| format!("SPINBASE_DB_POOL_SIZE is not a number: {size}"))?,
         Err(_) => spinbase::cli::DEFAULT_DB_POOL_SIZE,
     };
+    let idle_spin = idle_spin()?;
     // The runtime's edge cache, with its default budget, shared by the threads.
     let edge_cache = Arc::new(EdgeCache::new(spinbase::cli::DEFAULT_EDGE_CACHE_MIB << 20));
     let servers = (0..threads)
@@ -1099,18 +1113,25 @@ fn serve_native(url: String) -> Result<()> {
     runtime.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         println!("{}", listener.local_addr()?);
-        spinbase::server::serve(servers, listener, idle_spin(), std::future::pending()).await
+        spinbase::server::serve(servers, listener, idle_spin, std::future::pending()).await
     })
 }
 
 /// The runtime's idle spin (its flag's environment variable, else its
-/// default), so both sides of a comparison sleep alike.
-fn idle_spin() -> Duration {
-    let micros = std::env::var(spinbase::cli::IDLE_SPIN_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(spinbase::cli::DEFAULT_IDLE_SPIN_US);
-    Duration::from_micros(micros)
+/// default), so both sides of a comparison sleep alike. A value the
+/// runtime's flag would refuse is refused here too, rather than measuring
+/// the baseline with the default against a runtime that never started.
+fn idle_spin() -> Result<Duration> {
+    let micros = match std::env::var(spinbase::cli::IDLE_SPIN_ENV) {
+        Ok(value) => value.parse().with_context(|| {
+            format!(
+                "{} must be whole microseconds, got {value:?}",
+                spinbase::cli::IDLE_SPIN_ENV
+            )
+        })?,
+        Err(_) => spinbase::cli::DEFAULT_IDLE_SPIN_US,
+    };
+    Ok(Duration::from_micros(micros))
 }
 
 /// One HTTP thread of the native baseline.
