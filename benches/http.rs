@@ -1089,13 +1089,12 @@ fn serve_native(url: String) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The runtime's pool size, read from where the runtime reads it, so both
     // sides hold as many database connections.
-    let pool_size = match std::env::var("SPINBASE_DB_POOL_SIZE") {
-        Ok(size) => size
-            .parse()
-            .with_context(|| format!("SPINBASE_DB_POOL_SIZE is not a number: {size}"))?,
-        Err(_) => spinbase::cli::DEFAULT_DB_POOL_SIZE,
-    };
-    let idle_spin = idle_spin()?;
+    let pool_size = runtime_setting("SPINBASE_DB_POOL_SIZE", spinbase::cli::DEFAULT_DB_POOL_SIZE)?;
+    // Its idle spin too, so both sides of a comparison sleep alike.
+    let idle_spin = Duration::from_micros(runtime_setting(
+        spinbase::cli::IDLE_SPIN_ENV,
+        spinbase::cli::DEFAULT_IDLE_SPIN_US,
+    )?);
     // The runtime's edge cache, with its default budget, shared by the threads.
     let edge_cache = Arc::new(EdgeCache::new(spinbase::cli::DEFAULT_EDGE_CACHE_MIB << 20));
     let servers = (0..threads)
@@ -1117,21 +1116,19 @@ fn serve_native(url: String) -> Result<()> {
     })
 }
 
-/// The runtime's idle spin (its flag's environment variable, else its
-/// default), so both sides of a comparison sleep alike. A value the
-/// runtime's flag would refuse is refused here too, rather than measuring
-/// the baseline with the default against a runtime that never started.
-fn idle_spin() -> Result<Duration> {
-    let micros = match std::env::var(spinbase::cli::IDLE_SPIN_ENV) {
-        Ok(value) => value.parse().with_context(|| {
-            format!(
-                "{} must be whole microseconds, got {value:?}",
-                spinbase::cli::IDLE_SPIN_ENV
-            )
-        })?,
-        Err(_) => spinbase::cli::DEFAULT_IDLE_SPIN_US,
-    };
-    Ok(Duration::from_micros(micros))
+/// A setting of the runtime's, read from the environment variable its flag
+/// reads, else its default. A value the flag would refuse is refused here
+/// too, so the baseline never runs with a default the runtime did not take.
+fn runtime_setting<T: std::str::FromStr>(variable: &str, default: T) -> Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match std::env::var(variable) {
+        Ok(value) => value
+            .parse()
+            .with_context(|| format!("{variable} must be a whole number, got {value:?}")),
+        Err(_) => Ok(default),
+    }
 }
 
 /// One HTTP thread of the native baseline.
