@@ -1089,7 +1089,10 @@ fn serve_native(url: String) -> Result<()> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The runtime's pool size, read from where the runtime reads it, so both
     // sides hold as many database connections.
-    let pool_size = runtime_setting("SPINBASE_DB_POOL_SIZE", spinbase::cli::DEFAULT_DB_POOL_SIZE)?;
+    let pool_size = runtime_setting(
+        spinbase::cli::DB_POOL_SIZE_ENV,
+        spinbase::cli::DEFAULT_DB_POOL_SIZE,
+    )?;
     // Its idle spin too, so both sides of a comparison sleep alike.
     let idle_spin = Duration::from_micros(runtime_setting(
         spinbase::cli::IDLE_SPIN_ENV,

@@ -44,6 +44,9 @@ pub struct DatabaseArgs {
     pub database_url: Option<String>,
 }
 
+/// The environment variable of `--db-pool-size`.
+pub const DB_POOL_SIZE_ENV: &str = "SPINBASE_DB_POOL_SIZE";
+
 /// Database connections per address when `--db-pool-size` is not given.
 pub const DEFAULT_DB_POOL_SIZE: usize = 16;
 
@@ -79,7 +82,7 @@ pub struct UpArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
     /// Database connections per address, shared out among the HTTP threads.
-    #[arg(long, env = "SPINBASE_DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
+    #[arg(long, env = DB_POOL_SIZE_ENV, default_value_t = DEFAULT_DB_POOL_SIZE)]
     pub db_pool_size: usize,
     /// Threads serving HTTP, each with its own connections (default: one per core).
     #[arg(long, env = "SPINBASE_HTTP_THREADS")]
