@@ -25,26 +25,47 @@ pub struct Database {
 
 /// Finds a server (configured, local, else embedded) and makes sure the database exists.
 pub async fn prepare(configured: Option<&str>, data_dir: &Path) -> Result<Database> {
-    if let Some(url) = configured {
-        ensure_database(url).await?;
-        return Ok(Database {
-            url: url.to_string(),
-            embedded: None,
-        });
+    match configured {
+        Some(url) => {
+            ensure_database(url).await?;
+            Ok(Database {
+                url: url.to_string(),
+                embedded: None,
+            })
+        }
+        None => prepare_local(LOCAL_SERVER, data_dir).await,
     }
-    let local = format!("{LOCAL_SERVER}/{DEFAULT_DATABASE}");
-    match ensure_database(&local).await {
-        Ok(()) => Ok(Database {
-            url: local,
-            embedded: None,
-        }),
-        Err(local_error) => {
+}
+
+/// The database [`DEFAULT_DATABASE`] on `local_server`, or, when nothing
+/// answers there, on a private cluster started under `data_dir`.
+///
+/// Only an unreachable server is replaced: a server that answers but
+/// refuses (a role that may not log in or create databases, say) is
+/// reported, since serving from an empty private cluster instead would hide
+/// the user's data.
+pub async fn prepare_local(local_server: &str, data_dir: &Path) -> Result<Database> {
+    let local = format!("{local_server}/{DEFAULT_DATABASE}");
+    match admin_connection(&local).await {
+        Ok(admin) => {
+            create_if_missing(&admin, &local).await?;
+            Ok(Database {
+                url: local,
+                embedded: None,
+            })
+        }
+        Err(refused) if answered(&refused) => Err(refused),
+        Err(unreachable) => {
             let Some(binaries) = embedded::find_binaries() else {
                 bail!(
-                    "no PostgreSQL: none answers at 127.0.0.1:5432 ({local_error:#}) and no server binaries (initdb, pg_ctl) are installed; install PostgreSQL (Debian: apt-get install postgresql) or set DATABASE_URL"
+                    "no PostgreSQL: none answers at {} ({unreachable:#}) and no server binaries (initdb, pg_ctl) are installed; install PostgreSQL (Debian: apt-get install postgresql) or set DATABASE_URL",
+                    redact(local_server)
                 );
             };
-            tracing::info!("no PostgreSQL at 127.0.0.1:5432; starting a private cluster");
+            tracing::info!(
+                "no PostgreSQL at {}; starting a private cluster",
+                redact(local_server)
+            );
             let cluster =
                 embedded::EmbeddedCluster::start(&binaries, &data_dir.join("postgres")).await?;
             let url = format!("{}/{DEFAULT_DATABASE}", cluster.server_url());
@@ -76,29 +97,54 @@ async fn connect_with(config: &Config) -> Result<Client, tokio_postgres::Error> 
 
 /// Creates the database `url` names when it does not exist yet.
 pub async fn ensure_database(url: &str) -> Result<()> {
+    let admin = admin_connection(url).await?;
+    create_if_missing(&admin, url).await
+}
+
+/// A connection to the `postgres` database of the server `url` names.
+async fn admin_connection(url: &str) -> Result<Client> {
     let config = Config::from_str(url).context("invalid database URL")?;
-    let name = config.get_dbname().unwrap_or(DEFAULT_DATABASE).to_string();
     let mut admin = config.clone();
     admin.dbname("postgres");
     admin.connect_timeout(std::time::Duration::from_secs(5));
-    let client = connect_with(&admin)
+    connect_with(&admin)
         .await
-        .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))?;
-    let exists = client
+        .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))
+}
+
+/// Whether `error` is a server's answer (an authentication failure, a
+/// missing role), not a failure to reach a server.
+fn answered(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<tokio_postgres::Error>()
+            .is_some_and(|e| e.as_db_error().is_some())
+    })
+}
+
+async fn create_if_missing(admin: &Client, url: &str) -> Result<()> {
+    let config = Config::from_str(url).context("invalid database URL")?;
+    let name = config.get_dbname().unwrap_or(DEFAULT_DATABASE).to_string();
+    let exists = admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await?
         .is_some();
-    if !exists {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match client
-            .batch_execute(&format!("CREATE DATABASE {quoted}"))
-            .await
-        {
-            Ok(()) => tracing::info!("created database {name}"),
-            // Another process created it between our check and now.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot create database {name}")),
-        }
+    if exists {
+        return Ok(());
+    }
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match admin
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+    {
+        Ok(()) => tracing::info!("created database {name}"),
+        // Another process created it between our check and now: PostgreSQL
+        // says so with `duplicate_database`, or, when the two creations
+        // overlap, with a unique violation on `pg_database`'s name index.
+        Err(e)
+            if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                || e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create database {name}")),
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The runtime itself: routing, CORS, limits, migrations, start-up errors, compile cache.
 
 use crate::env::{self, Server, TestDatabase, TestEnv};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
@@ -326,5 +326,68 @@ async fn connections_spread_over_http_threads_and_sigterm_stops_them_all() -> Re
     let status = server.terminate(std::time::Duration::from_secs(20))?;
     assert!(status.success(), "exit {status}:\n{}", server.log());
     assert!(server.log().contains("Stopped"), "{}", server.log());
+    Ok(())
+}
+
+#[tokio::test]
+async fn starts_creating_the_same_database_at_once_all_succeed() -> Result<()> {
+    // A name no database has yet; the handle drops whatever gets created.
+    let db = TestDatabase::create("runtime_create_race").await?;
+    let name = db.url.rsplit('/').next().unwrap_or_default().to_string();
+    let admin = env::connect(&format!("{}/postgres", env::database_server())).await?;
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{name}\""))
+        .await?;
+    // PostgreSQL answers the losers of overlapping creations with a unique
+    // violation on pg_database's name index, not with duplicate_database.
+    let starts: Vec<_> = (0..6)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { spinbase::database::ensure_database(&url).await })
+        })
+        .collect();
+    for start in starts {
+        start.await??;
+    }
+    let exists: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+            &[&name],
+        )
+        .await?
+        .get(0);
+    assert!(exists);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_local_server_that_refuses_is_reported_not_replaced_by_a_private_cluster() -> Result<()> {
+    let role = format!(
+        "spinbase_test_nologin_{}",
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..8)
+            .unwrap_or("x")
+    );
+    let admin = env::connect(&format!("{}/postgres", env::database_server())).await?;
+    admin
+        .batch_execute(&format!("CREATE ROLE \"{role}\" NOLOGIN"))
+        .await?;
+    let server = env::database_server();
+    let (scheme, rest) = server.split_once("://").context("a server URL")?;
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let server = format!("{scheme}://{role}@{host}");
+    let data_dir = std::env::temp_dir().join(format!("spinbase-refused-{role}"));
+    let prepared = spinbase::database::prepare_local(&server, &data_dir).await;
+    admin
+        .batch_execute(&format!("DROP ROLE \"{role}\""))
+        .await?;
+    let message = format!("{:#}", prepared.err().expect("the server refuses the role"));
+    assert!(message.contains("not permitted to log in"), "{message}");
+    assert!(
+        !data_dir.join("postgres").exists(),
+        "no private cluster was started"
+    );
     Ok(())
 }
