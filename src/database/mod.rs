@@ -46,9 +46,10 @@ pub async fn prepare(configured: Option<&str>, data_dir: &Path) -> Result<Databa
 /// the user's data.
 pub async fn prepare_local(local_server: &str, data_dir: &Path) -> Result<Database> {
     let local = format!("{local_server}/{DEFAULT_DATABASE}");
-    match admin_connection(&local).await {
+    let config = Config::from_str(&local).context("invalid database URL")?;
+    match admin_connection(&config, &local).await {
         Ok(admin) => {
-            create_if_missing(&admin, &local).await?;
+            create_if_missing(&admin, &config).await?;
             Ok(Database {
                 url: local,
                 embedded: None,
@@ -97,13 +98,14 @@ async fn connect_with(config: &Config) -> Result<Client, tokio_postgres::Error> 
 
 /// Creates the database `url` names when it does not exist yet.
 pub async fn ensure_database(url: &str) -> Result<()> {
-    let admin = admin_connection(url).await?;
-    create_if_missing(&admin, url).await
+    let config = Config::from_str(url).context("invalid database URL")?;
+    let admin = admin_connection(&config, url).await?;
+    create_if_missing(&admin, &config).await
 }
 
-/// A connection to the `postgres` database of the server `url` names.
-async fn admin_connection(url: &str) -> Result<Client> {
-    let config = Config::from_str(url).context("invalid database URL")?;
+/// A connection to the `postgres` database of the server `config` (read
+/// from `url`) names.
+async fn admin_connection(config: &Config, url: &str) -> Result<Client> {
     let mut admin = config.clone();
     admin.dbname("postgres");
     admin.connect_timeout(std::time::Duration::from_secs(5));
@@ -122,8 +124,7 @@ fn answered(error: &anyhow::Error) -> bool {
     })
 }
 
-async fn create_if_missing(admin: &Client, url: &str) -> Result<()> {
-    let config = Config::from_str(url).context("invalid database URL")?;
+async fn create_if_missing(admin: &Client, config: &Config) -> Result<()> {
     let name = config.get_dbname().unwrap_or(DEFAULT_DATABASE).to_string();
     let exists = admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
